@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Release builds target AVX2+FMA so hand-written SIMD kernels vectorise (platform.md: the default
+// x86-64 baseline lowers SIMD FMAs to libm calls, 30-60x slower).
+let simd: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+
+let package = Package(
+    name: "RiverValley",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "river", targets: ["river"]),
+        .library(name: "RiverValley", targets: ["RiverValley"]),
+        .library(name: "Trainer", targets: ["Trainer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C system libraries. OpenBLAS provides BLAS/CBLAS and the LAPACK underneath LAPACKE.
+        .systemLibrary(name: "CLapacke", path: "Sources/CLapacke", pkgConfig: "lapacke"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
+        .systemLibrary(name: "CGSL", path: "Sources/CGSL", pkgConfig: "openblas"),
+
+        // Thin linear-algebra layer over the C libraries.
+        .target(name: "LinearAlgebra",
+                dependencies: ["CLapacke", "COpenBLAS", "CGSL",
+                               .product(name: "Numerics", package: "swift-numerics")],
+                swiftSettings: simd),
+        // Numerics: schedules, landscapes, spectra, dynamics, bigram.
+        .target(name: "RiverValley",
+                dependencies: ["LinearAlgebra", .product(name: "Yams", package: "Yams"),
+                               .product(name: "Numerics", package: "swift-numerics")],
+                swiftSettings: simd),
+        // Real language models: transformer, data, checkpoints, runs.
+        .target(name: "Bigram", dependencies: ["RiverValley", "LinearAlgebra"], swiftSettings: simd),
+        .target(name: "Trainer", dependencies: ["RiverValley", "LinearAlgebra"], swiftSettings: simd),
+        // One file per paper figure: each writes a data table.
+        .target(name: "Experiments", dependencies: ["RiverValley", "Bigram", "Trainer"], swiftSettings: simd),
+        .executableTarget(name: "river",
+                          dependencies: ["Experiments", "RiverValley", "Bigram", "Trainer", "LinearAlgebra",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: simd),
+
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "RiverValleyTests", dependencies: ["RiverValley", "LinearAlgebra"]),
+        .testTarget(name: "BigramTests", dependencies: ["Bigram", "RiverValley"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RiverValley"]),
+        .testTarget(name: "CLITests", dependencies: ["river"]),
+    ]
+)

@@ -1,0 +1,15 @@
+// OpenBLAS's cblas.h first, then tell GSL its own CBLAS header is already in (platform.md):
+// otherwise CBLAS_TRANSPOSE gets two definitions and Swift refuses to import both modules.
+#include <cblas.h>
+#define __GSL_CBLAS_H__
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_statistics_double.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_sort_vector.h>
+#include <gsl/gsl_odeiv2.h>
+#include <gsl/gsl_roots.h>
+#include <gsl/gsl_min.h>
+#include <gsl/gsl_multiroots.h>
+#include <gsl/gsl_sf_psi.h>

@@ -1,0 +1,2 @@
+import RiverValley
+import Trainer

@@ -1,0 +1,92 @@
+import CLapacke
+
+/// Errors from LAPACK calls.
+public enum LinearAlgebraError: Error, CustomStringConvertible {
+    case notSquare(rows: Int, cols: Int)
+    case notFinite(what: String)
+    case lapack(routine: String, info: Int32)
+
+    public var description: String {
+        switch self {
+        case let .notSquare(r, c): return "expected a square matrix, got \(r)x\(c)"
+        case let .notFinite(what): return "\(what) contains NaN or infinity; LAPACK needs finite input"
+        case let .lapack(routine, info): return "LAPACK \(routine) failed with info = \(info)"
+        }
+    }
+}
+
+/// Eigen-decomposition of a real symmetric matrix.
+public struct SymmetricEigen: Sendable {
+    /// Eigenvalues in ascending order.
+    public let values: [Double]
+    /// Eigenvectors as the columns of a row-major matrix (column i pairs with values[i]); nil when not asked for.
+    public let vectors: Matrix?
+
+    /// Eigenvector i as an array.
+    public func vector(_ i: Int) -> [Double] {
+        guard let v = vectors else { preconditionFailure("eigenvectors were not computed") }
+        return v.column(i)
+    }
+}
+
+/// Symmetric eigensolver over LAPACKE `dsyevd` (divide and conquer), reading the upper triangle.
+///
+/// `dsyevd` runs on OpenBLAS's LAPACK (see `BLAS.coreName`). Eigenvalues come back ascending.
+public func symmetricEigen(_ a: Matrix, vectors: Bool = true) throws -> SymmetricEigen {
+    guard a.rows == a.cols else { throw LinearAlgebraError.notSquare(rows: a.rows, cols: a.cols) }
+    let n = a.rows
+    if n == 0 { return SymmetricEigen(values: [], vectors: vectors ? Matrix(rows: 0, cols: 0) : nil) }
+    guard a.data.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.notFinite(what: "matrix") }
+    var work = a.data
+    var w = [Double](repeating: 0, count: n)
+    // Row-major storage of a symmetric matrix equals its column-major storage; with jobz = V the
+    // eigenvectors overwrite `work` column-major, i.e. eigenvector i is row i of the row-major view.
+    let info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, vectors ? Int8(UInt8(ascii: "V")) : Int8(UInt8(ascii: "N")),
+                              Int8(UInt8(ascii: "U")), Int32(n), &work, Int32(n), &w)
+    guard info == 0 else { throw LinearAlgebraError.lapack(routine: "dsyevd", info: info) }
+    if !vectors { return SymmetricEigen(values: w, vectors: nil) }
+    // work (column-major) holds eigenvectors in columns; as row-major it holds them in rows: transpose.
+    let rowsAreVectors = Matrix(rows: n, cols: n, data: work)
+    return SymmetricEigen(values: w, vectors: rowsAreVectors.transposed)
+}
+
+/// Eigenvalues of a symmetric tridiagonal matrix (diagonal `d`, off-diagonal `e`) with LAPACKE `dstev`,
+/// ascending, with eigenvectors as columns when asked for. Used by Lanczos and SLQ.
+public func tridiagonalEigen(diagonal d: [Double], offDiagonal e: [Double], vectors: Bool = true) throws -> SymmetricEigen {
+    let n = d.count
+    precondition(e.count == max(n - 1, 0), "off-diagonal must have \(max(n - 1, 0)) entries, got \(e.count)")
+    if n == 0 { return SymmetricEigen(values: [], vectors: vectors ? Matrix(rows: 0, cols: 0) : nil) }
+    var dd = d
+    var ee = e + [0]
+    var z = [Double](repeating: 0, count: vectors ? n * n : 1)
+    let info = LAPACKE_dstev(LAPACK_ROW_MAJOR, vectors ? Int8(UInt8(ascii: "V")) : Int8(UInt8(ascii: "N")),
+                             Int32(n), &dd, &ee, &z, Int32(vectors ? n : 1))
+    guard info == 0 else { throw LinearAlgebraError.lapack(routine: "dstev", info: info) }
+    return SymmetricEigen(values: dd, vectors: vectors ? Matrix(rows: n, cols: n, data: z) : nil)
+}
+
+/// Solves the symmetric linear system A X = B (A symmetric, B with `b.cols` right-hand sides) with `dsysv`.
+public func solveSymmetric(_ a: Matrix, _ b: Matrix) throws -> Matrix {
+    guard a.rows == a.cols else { throw LinearAlgebraError.notSquare(rows: a.rows, cols: a.cols) }
+    precondition(b.rows == a.rows, "right-hand side has \(b.rows) rows, matrix has \(a.rows)")
+    var aa = a.data
+    var bb = b.data
+    var ipiv = [Int32](repeating: 0, count: a.rows)
+    let info = LAPACKE_dsysv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(a.rows), Int32(b.cols),
+                             &aa, Int32(a.rows), &ipiv, &bb, Int32(b.cols))
+    guard info == 0 else { throw LinearAlgebraError.lapack(routine: "dsysv", info: info) }
+    return Matrix(rows: b.rows, cols: b.cols, data: bb)
+}
+
+/// Solves the general linear system A X = B with `dgesv` (LU with partial pivoting).
+public func solve(_ a: Matrix, _ b: Matrix) throws -> Matrix {
+    guard a.rows == a.cols else { throw LinearAlgebraError.notSquare(rows: a.rows, cols: a.cols) }
+    precondition(b.rows == a.rows, "right-hand side has \(b.rows) rows, matrix has \(a.rows)")
+    var aa = a.data
+    var bb = b.data
+    var ipiv = [Int32](repeating: 0, count: a.rows)
+    let info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, Int32(a.rows), Int32(b.cols), &aa, Int32(a.rows), &ipiv,
+                             &bb, Int32(b.cols))
+    guard info == 0 else { throw LinearAlgebraError.lapack(routine: "dgesv", info: info) }
+    return Matrix(rows: b.rows, cols: b.cols, data: bb)
+}

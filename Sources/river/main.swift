@@ -1,0 +1,5 @@
+import ArgumentParser
+import LinearAlgebra
+
+OpenBLASCore.reexecIfSlowKernels()
+River.main()

@@ -1,0 +1,1 @@
+// Tests for this target live in files named after the code they test.
