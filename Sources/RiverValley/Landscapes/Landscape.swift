@@ -14,6 +14,34 @@ public protocol Landscape: Sendable {
     func hessian(at w: [Double]) -> Matrix
     /// The Hessian-vector product ∇²L(w)·v.
     func hessianVectorProduct(at w: [Double], _ v: [Double]) -> [Double]
+    /// The river point with river coordinate x, where the landscape knows its river in closed form
+    /// (nil otherwise; then `RiverTracer` finds it numerically).
+    func analyticRiverPoint(x: Double) -> [Double]?
+    /// The split of L(w) into river loss (L at the projection of w onto the river) and hill loss
+    /// (the rest), in closed form where the landscape knows it; nil otherwise (`RiverTracer.split`).
+    func analyticSplit(at w: [Double]) -> RiverSplit?
+}
+
+/// L(w) = river loss + hill loss, with the projection of w onto the river.
+public struct RiverSplit: Sendable, Equatable {
+    /// L at the projection of w onto the river.
+    public var riverLoss: Double
+    /// L(w) − riverLoss.
+    public var hillLoss: Double
+    /// Euclidean distance from w to its projection.
+    public var distance: Double
+    /// The river coordinate (coordinate 0) of the projection.
+    public var riverCoordinate: Double
+
+    public init(riverLoss: Double, hillLoss: Double, distance: Double, riverCoordinate: Double) {
+        self.riverLoss = riverLoss
+        self.hillLoss = hillLoss
+        self.distance = distance
+        self.riverCoordinate = riverCoordinate
+    }
+
+    /// riverLoss + hillLoss = L(w).
+    public var loss: Double { riverLoss + hillLoss }
 }
 
 extension Landscape {
@@ -27,5 +55,13 @@ extension Landscape {
     /// Default HVP: the dense Hessian times v. Landscapes with a cheaper analytic HVP override it.
     public func hessianVectorProduct(at w: [Double], _ v: [Double]) -> [Double] {
         hessian(at: w).apply(v)
+    }
+
+    public func analyticRiverPoint(x: Double) -> [Double]? { nil }
+    public func analyticSplit(at w: [Double]) -> RiverSplit? { nil }
+
+    /// The eigenvalues of the Hessian at w, ascending (LAPACK dsyevd).
+    public func hessianEigenvalues(at w: [Double]) throws -> [Double] {
+        try symmetricEigen(hessian(at: w), vectors: false).values
     }
 }
