@@ -1,7 +1,26 @@
 import ArgumentParser
+import Foundation
+import RiverValley
 
-// Placeholder until the owning work lands; replaced by the real command.
 struct ScheduleCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "schedule", abstract: "(not built yet)")
-    func run() throws { throw ValidationError("river schedule is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "schedule",
+        abstract: "Print a learning-rate schedule as CSV (step,lr), one row per step 0..<N.",
+        discussion: """
+        Examples:
+          river schedule --kind wsd --steps 1000 --peak 1e-3 --warmup 0.01 --decay 0.1 --shape inv
+          river schedule --kind wsds --steps 1000 --peak 1e-3 --cycles 300,700 --decay 0.1 --shape cosine
+          river schedule --kind wsds --steps 4000 --peak 1e-3 --cycles 1000,2000 --decay-of cumulative
+          river schedule --config levanter.yaml --steps 1000
+        """)
+
+    @OptionGroup var schedule: ScheduleOptions
+
+    func run() throws {
+        let s = try schedule.schedule()
+        var out = "step,lr\n"
+        out.reserveCapacity(s.steps * 24)
+        for step in 0..<s.steps { out += "\(step),\(s.lr(at: step))\n" }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
 }

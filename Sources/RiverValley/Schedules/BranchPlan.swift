@@ -1,0 +1,77 @@
+import Foundation
+
+/// Which runs produce a checkpoint at each budget, and what they cost (digest §1.1–1.2).
+///
+/// - WSD: one constant-LR main branch, and for each budget B_i a side branch that forks at B_i − D_i,
+///   decays for D_i steps and is then discarded (except as the budget's checkpoint). The main branch runs
+///   to the last fork; compute = (B_n − D_n) + Σ D_i.
+/// - WSD-S: one run with cycle ends at the budgets, decaying inside the run and resuming from the decayed
+///   weights; compute = B_n exactly.
+public struct BranchPlan: Sendable, Equatable {
+    /// One decay: fork (or decay start) step, decay length, and the budget (end step) it serves.
+    public struct Decay: Sendable, Equatable {
+        public let budget: Int
+        public let forkStep: Int
+        public let decaySteps: Int
+    }
+
+    public let budgets: [Int]
+    /// WSD side branches, one per budget.
+    public let wsdBranches: [Decay]
+    /// WSD-S decays inside the single run, one per budget.
+    public let wsdsDecays: [Decay]
+    /// Steps the WSD main branch runs (to the last fork).
+    public var wsdMainSteps: Int { wsdBranches.last.map { $0.forkStep } ?? 0 }
+    /// Total optimizer steps spent by WSD (main branch + all decay branches).
+    public var wsdCompute: Int { wsdMainSteps + wsdBranches.reduce(0) { $0 + $1.decaySteps } }
+    /// Total optimizer steps spent by WSD-S.
+    public var wsdsCompute: Int { budgets.last ?? 0 }
+
+    /// - Parameters:
+    ///   - budgets: strictly increasing step budgets, e.g. [1000, 2000, 4000].
+    ///   - decay: a fraction (≤ 1) or a whole number of steps (> 1), Levanter's rule.
+    ///   - convention: for WSD-S, decay a fraction of each cycle or of the cumulative budget. WSD branches
+    ///     always decay a fraction of their own budget (which is the cumulative rule).
+    public init(budgets: [Int], decay: Double, convention: DecayConvention) throws {
+        guard !budgets.isEmpty else { throw ScheduleError("budgets must list at least one step count") }
+        if let bad = budgets.first(where: { $0 < 1 }) { throw ScheduleError("budget \(bad) is not allowed: budgets must be ≥ 1 step") }
+        for (a, b) in zip(budgets, budgets.dropFirst()) where b <= a {
+            throw ScheduleError("budgets must be strictly increasing: \(b) follows \(a)")
+        }
+        self.budgets = budgets
+        var wsd: [Decay] = []
+        var wsds: [Decay] = []
+        var previous = 0
+        for b in budgets {
+            let d = try stepsFromFractionOrSteps(decay, of: b, name: "decay")
+            guard d <= b else { throw ScheduleError("decay of \(d) steps is longer than the budget of \(b) steps") }
+            wsd.append(Decay(budget: b, forkStep: b - d, decaySteps: d))
+            let base = convention == .cumulative ? b : b - previous
+            let ds = try stepsFromFractionOrSteps(decay, of: base, name: "decay")
+            guard ds <= b - previous else {
+                throw ScheduleError("WSD-S decay of \(ds) steps does not fit the cycle \(previous)..<\(b)")
+            }
+            wsds.append(Decay(budget: b, forkStep: b - ds, decaySteps: ds))
+            previous = b
+        }
+        wsdBranches = wsd
+        wsdsDecays = wsds
+    }
+
+    /// The CSV table: one row per decay, then the compute totals.
+    public var csv: String {
+        var out = "schedule,budget,fork_step,decay_steps,end_step\n"
+        for d in wsdBranches { out += "wsd,\(d.budget),\(d.forkStep),\(d.decaySteps),\(d.budget)\n" }
+        for d in wsdsDecays { out += "wsds,\(d.budget),\(d.forkStep),\(d.decaySteps),\(d.budget)\n" }
+        out += "wsd-main,\(budgets.last!),0,0,\(wsdMainSteps)\n"
+        out += "# compute: wsd \(wsdCompute) steps, wsds \(wsdsCompute) steps\n"
+        return out
+    }
+
+    /// The WSD-S schedule realising this plan (cycle ends at the budgets).
+    public func wsdsSpec(peak: Double, warmup: Double = 0, shape: DecayShape = .inv, minRatio: Double = 0.1,
+                         decay: Double, convention: DecayConvention) -> ScheduleSpec {
+        ScheduleSpec(kind: .wsds, steps: budgets.last!, peak: peak, warmup: warmup, decay: decay, shape: shape,
+                     minRatio: minRatio, cycles: Array(budgets.dropLast()), decayOf: convention)
+    }
+}

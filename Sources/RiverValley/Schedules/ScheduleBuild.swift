@@ -1,0 +1,112 @@
+import Foundation
+
+/// Levanter's length rule: a value ≤ 1 is a fraction of `total` (Int(f·total)); a value > 1 must be a
+/// whole number of steps.
+func stepsFromFractionOrSteps(_ value: Double, of total: Int, name: String) throws -> Int {
+    guard value.isFinite, value >= 0 else {
+        throw ScheduleError("\(name) = \(value) is not allowed: use a fraction in [0, 1] or a whole number of steps > 1")
+    }
+    if value <= 1 { return Int(value * Double(total)) }
+    guard value == value.rounded() else {
+        throw ScheduleError("\(name) = \(value) is neither a fraction in [0, 1] nor a whole number of steps")
+    }
+    return Int(value)
+}
+
+/// Cycle end points [0, c1, …, T] from explicit ends or a count (Levanter's `cycles`).
+func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
+    var points: [Int]
+    if let ends, let count {
+        throw ScheduleError("give cycles either as end steps (\(ends.map(String.init).joined(separator: ","))) or as a count (\(count)), not both")
+    } else if let ends {
+        guard !ends.isEmpty else { throw ScheduleError("cycles must list at least one end step") }
+        for (a, b) in zip(ends, ends.dropFirst()) where b <= a {
+            throw ScheduleError("cycles must be strictly increasing: \(b) follows \(a) in \(ends.map(String.init).joined(separator: ","))")
+        }
+        if let bad = ends.first(where: { $0 < 1 || $0 > steps }) {
+            throw ScheduleError("cycle end \(bad) is outside the run: each end must be in 1...\(steps) (steps = \(steps))")
+        }
+        points = ends
+    } else if let count {
+        guard count >= 1, count <= steps else {
+            throw ScheduleError("cycle count \(count) is not allowed: use 1...\(steps) (one step per cycle at least)")
+        }
+        points = (0..<(count - 1)).map { Int(Double(steps) / Double(count) * Double($0 + 1)) }
+    } else {
+        points = []
+    }
+    points.insert(0, at: 0)
+    if points.last != steps { points.append(steps) }
+    return points
+}
+
+extension ScheduleSpec {
+    /// Checks every field; the error names the bad value and what is allowed.
+    func validate() throws {
+        guard steps >= 1 else { throw ScheduleError("steps = \(steps) is not allowed: the run needs at least 1 step") }
+        guard peak.isFinite, peak > 0 else {
+            throw ScheduleError("peak learning rate \(peak) is not allowed: it must be a finite number > 0")
+        }
+        guard minRatio.isFinite, (0...1).contains(minRatio) else {
+            throw ScheduleError("min ratio \(minRatio) is not allowed: the floor ratio must be in [0, 1]")
+        }
+        if usesDecayShape, shape == .inv || shape == .exp, minRatio == 0 {
+            throw ScheduleError("the \(shape.rawValue) decay needs a min ratio > 0 (it decays to min-ratio × peak, which is never reached at 0); got 0")
+        }
+        let multiCycle = kind == .wsds || kind == .cyclicCosine
+        if !multiCycle, cycles != nil || cycleCount != nil {
+            throw ScheduleError("cycles are only allowed for the wsds and cyclic-cosine kinds, not \(kind.rawValue)")
+        }
+        if let decay, !(kind == .wsd || kind == .wsds) {
+            throw ScheduleError("a decay length (\(decay)) is only allowed for wsd and wsds; \(kind.rawValue) sets its own")
+        }
+    }
+
+    var usesDecayShape: Bool { kind == .wsd || kind == .wsds }
+
+    /// The segments of the schedule in step order (native conventions; see `Schedule`).
+    func segments() throws -> [Segment] {
+        let points = try cyclePoints(steps: steps, ends: cycles, count: cycleCount)
+        let floor = minRatio * peak
+        var segments: [Segment] = []
+        var previousEnd = 0.0
+        for (i, (start, end)) in zip(points, points.dropFirst()).enumerated() {
+            let length = end - start
+            let warm = try stepsFromFractionOrSteps(i == 0 ? warmup : rewarmup, of: length,
+                                                    name: i == 0 ? "warmup" : "rewarmup")
+            let decaySteps: Int
+            switch kind {
+            case .constant:
+                decaySteps = 0
+            case .cosine, .cyclicCosine:
+                decaySteps = max(length - warm, 0)
+            case .wsd, .wsds:
+                let f = decay ?? ScheduleSpec.defaultDecayFraction
+                let base = (kind == .wsds && decayOf == .cumulative) ? end : length
+                decaySteps = try stepsFromFractionOrSteps(f, of: base, name: "decay")
+            }
+            if warm + decaySteps > length {
+                let which = points.count > 2 ? "cycle \(i + 1) (steps \(start)..<\(end))" : "the run"
+                throw ScheduleError("warmup (\(warm) steps) + decay (\(decaySteps) steps) exceed the \(length) steps of \(which)")
+            }
+            if warm > 0 {
+                segments.append(Segment(start: start, length: warm, piece: .ramp(from: previousEnd, to: peak)))
+            }
+            let stable = length - warm - decaySteps
+            if stable > 0 {
+                segments.append(Segment(start: start + warm, length: stable, piece: .constant(peak)))
+            }
+            if decaySteps > 0 {
+                let shape: DecayShape = (kind == .cosine || kind == .cyclicCosine) ? .cosine : self.shape
+                let seg = Segment(start: end - decaySteps, length: decaySteps,
+                                  piece: .decay(shape, peak: peak, r: minRatio))
+                segments.append(seg)
+                previousEnd = seg.endValue
+            } else {
+                previousEnd = peak
+            }
+            _ = floor
+        }
+        return segments
+    }
+}
