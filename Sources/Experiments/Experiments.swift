@@ -1,2 +1,0 @@
-import RiverValley
-import Trainer
