@@ -1,0 +1,351 @@
+import Foundation
+import LinearAlgebra
+
+/// Forward/backward pairs of the transformer's layers (llm.c style), on raw row-major Float32 buffers.
+///
+/// Shapes use N = batch·T rows (tokens), C = width, F = MLP hidden, V = vocabulary, H = heads,
+/// D = head size. Backward functions *accumulate* (`+=`) into parameter gradients and into the
+/// gradient of the residual stream; they overwrite their other outputs. No function allocates.
+typealias FPtr = UnsafeMutablePointer<Float>
+typealias CFPtr = UnsafePointer<Float>
+
+enum Layers {
+    // MARK: token embedding
+
+    /// out[N, C] = wte[tokens[n], :]
+    static func embeddingForward(out: FPtr, tokens: UnsafePointer<Int32>, wte: CFPtr, N: Int, C: Int) {
+        for n in 0..<N {
+            (out + n * C).update(from: wte + Int(tokens[n]) * C, count: C)
+        }
+    }
+
+    /// dwte[tokens[n], :] += dout[n, :]
+    static func embeddingBackward(dwte: FPtr, dout: CFPtr, tokens: UnsafePointer<Int32>, N: Int, C: Int) {
+        // Split the columns between the cores: rows of dwte can repeat, columns never collide.
+        Parallel.chunks(C / 16 + (C % 16 == 0 ? 0 : 1), minPerWorker: 8) { _, blocks in
+            let c0 = blocks.lowerBound * 16, c1 = min(C, blocks.upperBound * 16)
+            for n in 0..<N {
+                let d = dwte + Int(tokens[n]) * C, g = dout + n * C
+                for c in c0..<c1 { d[c] += g[c] }
+            }
+        }
+    }
+
+    // MARK: RMSNorm
+
+    /// out[N, C] = x · rstd · w with rstd[n] = 1 / sqrt(mean_c x[n, c]² + eps).
+    static func rmsnormForward(out: FPtr, rstd: FPtr, x: CFPtr, weight: CFPtr, N: Int, C: Int, eps: Float) {
+        Parallel.chunks(N, minPerWorker: 16) { _, rows in
+            for n in rows {
+                let xr = x + n * C, o = out + n * C
+                var acc = F16()
+                var c = 0
+                while c + 16 <= C { let v = load16(xr + c); acc += v * v; c += 16 }
+                var ss = acc.sum()
+                while c < C { ss += xr[c] * xr[c]; c += 1 }
+                let r = 1 / (ss / Float(C) + eps).squareRoot()
+                rstd[n] = r
+                c = 0
+                while c + 16 <= C { store16(load16(xr + c) * r * load16(weight + c), o + c); c += 16 }
+                while c < C { o[c] = xr[c] * r * weight[c]; c += 1 }
+            }
+        }
+    }
+
+    /// dx[N, C] += rstd·(w⊙dy) − x · rstd³/C · Σ_c w⊙dy⊙x ;  dweight[C] += Σ_n dy ⊙ x · rstd.
+    /// `scratch` holds `Parallel.workers · C` floats for per-core partial dweight sums.
+    static func rmsnormBackward(dx: FPtr, dweight: FPtr, dy: CFPtr, x: CFPtr, weight: CFPtr, rstd: CFPtr,
+                                N: Int, C: Int, scratch: FPtr) {
+        scratch.update(repeating: 0, count: Parallel.workers * C)
+        Parallel.chunks(N, minPerWorker: 16) { w, rows in
+            let dw = scratch + w * C
+            for n in rows {
+                let xr = x + n * C, g = dy + n * C, d = dx + n * C
+                let r = rstd[n]
+                var acc = F16()
+                var c = 0
+                while c + 16 <= C {
+                    let xv = load16(xr + c), gv = load16(g + c)
+                    acc += load16(weight + c) * gv * xv
+                    store16(load16(dw + c) + gv * xv * r, dw + c)
+                    c += 16
+                }
+                var dot = acc.sum()
+                while c < C { dot += weight[c] * g[c] * xr[c]; dw[c] += g[c] * xr[c] * r; c += 1 }
+                let k = dot * r * r * r / Float(C)
+                c = 0
+                while c + 16 <= C {
+                    store16(load16(d + c) + load16(weight + c) * load16(g + c) * r - load16(xr + c) * k, d + c)
+                    c += 16
+                }
+                while c < C { d[c] += weight[c] * g[c] * r - xr[c] * k; c += 1 }
+            }
+        }
+        for w in 0..<Parallel.workers {
+            let s = scratch + w * C
+            for c in 0..<C { dweight[c] += s[c] }
+        }
+    }
+
+    // MARK: linear layers (PyTorch convention: W is [out, in], y = x · Wᵀ)
+
+    /// out[N, OC] = x[N, IC] · W[OC, IC]ᵀ + beta · out
+    static func linearForward(out: FPtr, x: CFPtr, w: CFPtr, N: Int, IC: Int, OC: Int, beta: Float = 0) {
+        BLAS.sgemm(transA: false, transB: true, m: N, n: OC, k: IC, alpha: 1, a: x, lda: IC, b: w, ldb: IC,
+                   beta: beta, c: out, ldc: OC)
+    }
+
+    /// dx[N, IC] = dy[N, OC] · W[OC, IC] (+ beta·dx);  dW[OC, IC] += dyᵀ · x.
+    static func linearBackward(dx: FPtr?, dw: FPtr, dy: CFPtr, x: CFPtr, w: CFPtr, N: Int, IC: Int, OC: Int,
+                               dxBeta: Float = 0) {
+        BLAS.sgemm(transA: true, transB: false, m: OC, n: IC, k: N, alpha: 1, a: dy, lda: OC, b: x, ldb: IC,
+                   beta: 1, c: dw, ldc: IC)
+        if let dx {
+            BLAS.sgemm(transA: false, transB: false, m: N, n: IC, k: OC, alpha: 1, a: dy, lda: OC, b: w, ldb: IC,
+                       beta: dxBeta, c: dx, ldc: IC)
+        }
+    }
+
+    // MARK: rotary position embedding (interleaved pairs, Meta LLaMA convention)
+
+    /// Rotates q and k of qkv[B, T, 3C] in place: for head h, pair i = (2i, 2i+1) of token t,
+    /// (a, b) ← (a·cos − b·sin, a·sin + b·cos) with angle t·θ^(−2i/D). `sign = −1` applies the inverse
+    /// rotation (the backward pass of the forward rotation).
+    /// cos, sin: [T, D/2].
+    static func rope(qkv: FPtr, cos: CFPtr, sin: CFPtr, B: Int, T: Int, C: Int, D: Int, sign: Float) {
+        let half = D / 2
+        Parallel.chunks(B * T, minPerWorker: 16) { _, rows in
+            for row in rows {
+                let t = row % T
+                let cr = cos + t * half, sr = sin + t * half
+                let base = qkv + row * 3 * C
+                for part in 0..<2 {  // q, then k
+                    let p = base + part * C
+                    for h in 0..<(C / D) {
+                        let x = p + h * D
+                        for i in 0..<half {
+                            let a = x[2 * i], b = x[2 * i + 1]
+                            let c = cr[i], s = sign * sr[i]
+                            x[2 * i] = a * c - b * s
+                            x[2 * i + 1] = a * s + b * c
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: causal self-attention
+
+    /// Rows per query block: each block of queries only meets the keys up to its last row, which
+    /// skips almost half of the T×T work of a full causal product.
+    static let attentionBlock = 64
+
+    /// attOut[B, T, C] from qkv[B, T, 3C] (q, k already rotated); probs[B, H, T, T] keeps the
+    /// softmax for the backward pass (entries above the diagonal of each query block are 0;
+    /// entries right of the block are not touched).
+    /// P = softmax(q kᵀ / √D, causal), out = P v per head.
+    static func attentionForward(attOut: FPtr, probs: FPtr, qkv: CFPtr, B: Int, T: Int, C: Int, H: Int) {
+        let D = C / H
+        let scale = 1 / Float(D).squareRoot()
+        withSingleThreadedBLAS {
+            Parallel.chunks(B * H) { _, tasks in
+                for task in tasks {
+                    let b = task / H, h = task % H
+                    let q = qkv + b * T * 3 * C + h * D, k = q + C, v = q + 2 * C
+                    let P = probs + task * T * T
+                    let o = attOut + b * T * C + h * D
+                    var r0 = 0
+                    while r0 < T {
+                        let r1 = min(T, r0 + attentionBlock), m = r1 - r0
+                        BLAS.sgemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: scale,
+                                   a: q + r0 * 3 * C, lda: 3 * C, b: k, ldb: 3 * C, beta: 0, c: P + r0 * T, ldc: T)
+                        for i in r0..<r1 {
+                            softmaxRow(P + i * T, count: i + 1)
+                            (P + i * T + i + 1).update(repeating: 0, count: r1 - i - 1)
+                        }
+                        BLAS.sgemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: 1,
+                                   a: P + r0 * T, lda: T, b: v, ldb: 3 * C, beta: 0, c: o + r0 * C, ldc: C)
+                        r0 = r1
+                    }
+                }
+            }
+        }
+    }
+
+    /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP[B, H, T, T] is scratch.
+    /// dV = Pᵀ dO;  dS = P ⊙ (dO vᵀ − rowsum(P ⊙ dO vᵀ));  dq = dS k / √D;  dk = dSᵀ q / √D.
+    static func attentionBackward(dqkv: FPtr, dP: FPtr, dAttOut: CFPtr, qkv: CFPtr, probs: CFPtr,
+                                  B: Int, T: Int, C: Int, H: Int) {
+        let D = C / H
+        let scale = 1 / Float(D).squareRoot()
+        withSingleThreadedBLAS {
+            Parallel.chunks(B * H) { _, tasks in
+                for task in tasks {
+                    let b = task / H, h = task % H
+                    let q = qkv + b * T * 3 * C + h * D, k = q + C, v = q + 2 * C
+                    let dq = dqkv + b * T * 3 * C + h * D, dk = dq + C, dv = dq + 2 * C
+                    let P = probs + task * T * T, G = dP + task * T * T
+                    let dO = dAttOut + b * T * C + h * D
+                    for t in 0..<T {
+                        (dk + t * 3 * C).update(repeating: 0, count: D)
+                        (dv + t * 3 * C).update(repeating: 0, count: D)
+                    }
+                    var r0 = 0
+                    while r0 < T {
+                        let r1 = min(T, r0 + attentionBlock), m = r1 - r0
+                        // dP = dO · vᵀ   [m, r1]
+                        BLAS.sgemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: 1,
+                                   a: dO + r0 * C, lda: C, b: v, ldb: 3 * C, beta: 0, c: G + r0 * T, ldc: T)
+                        // dv[0..<r1] += Pᵀ · dO
+                        BLAS.sgemm(transA: true, transB: false, m: r1, n: D, k: m, alpha: 1,
+                                   a: P + r0 * T, lda: T, b: dO + r0 * C, ldb: C, beta: 1, c: dv, ldc: 3 * C)
+                        for i in r0..<r1 {
+                            softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
+                            (G + i * T + i + 1).update(repeating: 0, count: r1 - i - 1)
+                        }
+                        // dq = dS · k / √D ;  dk[0..<r1] += dSᵀ · q / √D
+                        BLAS.sgemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: scale,
+                                   a: G + r0 * T, lda: T, b: k, ldb: 3 * C, beta: 0, c: dq + r0 * 3 * C, ldc: 3 * C)
+                        BLAS.sgemm(transA: true, transB: false, m: r1, n: D, k: m, alpha: scale,
+                                   a: G + r0 * T, lda: T, b: q + r0 * 3 * C, ldb: 3 * C, beta: 1, c: dk, ldc: 3 * C)
+                        r0 = r1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with OpenBLAS on one thread (the caller parallelises), then restores the count.
+    @inline(__always) static func withSingleThreadedBLAS(_ body: () -> Void) {
+        let n = BLAS.threads
+        if n > 1 { BLAS.setThreads(1) }
+        body()
+        if n > 1 { BLAS.setThreads(n) }
+    }
+
+    /// In place: s[0..<n] ← softmax(s[0..<n]).
+    @inline(__always) static func softmaxRow(_ s: FPtr, count n: Int) {
+        var mx = F16(repeating: -.infinity)
+        var j = 0
+        while j + 16 <= n { mx = pointwiseMax(mx, load16(s + j)); j += 16 }
+        var m = mx.max()
+        while j < n { m = Swift.max(m, s[j]); j += 1 }
+        let mv = F16(repeating: m)
+        var acc = F16()
+        j = 0
+        while j + 16 <= n { let e = simdExp(load16(s + j) - mv); store16(e, s + j); acc += e; j += 16 }
+        if j < n {
+            let e = simdExp(loadPartial(s + j, n - j, pad: -.infinity) - mv)
+            storePartial(e, s + j, n - j)
+            for i in 0..<(n - j) { acc[i] += e[i] }
+        }
+        let inv = F16(repeating: 1 / acc.sum())
+        j = 0
+        while j + 16 <= n { store16(load16(s + j) * inv, s + j); j += 16 }
+        while j < n { s[j] *= inv[0]; j += 1 }
+    }
+
+    /// In place: g[0..<n] ← p ⊙ (g − Σ p⊙g)  (backward of softmax, g = dL/dp on entry).
+    @inline(__always) static func softmaxBackwardRow(_ g: FPtr, p: CFPtr, count n: Int) {
+        var acc = F16()
+        var j = 0
+        while j + 16 <= n { acc += load16(g + j) * load16(p + j); j += 16 }
+        var dot = acc.sum()
+        while j < n { dot += g[j] * p[j]; j += 1 }
+        let dv = F16(repeating: dot)
+        j = 0
+        while j + 16 <= n { store16(load16(p + j) * (load16(g + j) - dv), g + j); j += 16 }
+        while j < n { g[j] = p[j] * (g[j] - dot); j += 1 }
+    }
+
+    // MARK: SwiGLU
+
+    /// act[N, F] = silu(h[:, :F]) ⊙ h[:, F:] for h = h13[N, 2F] (gate, up), silu(a) = a·σ(a).
+    static func swigluForward(act: FPtr, h13: CFPtr, N: Int, F: Int) {
+        Parallel.chunks(N, minPerWorker: 16) { _, rows in
+            for n in rows {
+                let a = h13 + n * 2 * F, u = a + F, o = act + n * F
+                var j = 0
+                while j < F {
+                    let w = Swift.min(16, F - j)
+                    let av = w == 16 ? load16(a + j) : loadPartial(a + j, w, pad: 0)
+                    let uv = w == 16 ? load16(u + j) : loadPartial(u + j, w, pad: 0)
+                    let r = av / (1 + simdExp(-av)) * uv
+                    if w == 16 { store16(r, o + j) } else { storePartial(r, o + j, w) }
+                    j += 16
+                }
+            }
+        }
+    }
+
+    /// dh13[N, 2F] from dact[N, F]:  d gate = dact·u·σ(a)(1 + a(1 − σ(a))),  d up = dact·silu(a).
+    static func swigluBackward(dh13: FPtr, dact: CFPtr, h13: CFPtr, N: Int, F: Int) {
+        Parallel.chunks(N, minPerWorker: 16) { _, rows in
+            for n in rows {
+                let a = h13 + n * 2 * F, u = a + F, g = dact + n * F
+                let da = dh13 + n * 2 * F, du = da + F
+                var j = 0
+                while j < F {
+                    let w = Swift.min(16, F - j)
+                    let av = w == 16 ? load16(a + j) : loadPartial(a + j, w, pad: 0)
+                    let uv = w == 16 ? load16(u + j) : loadPartial(u + j, w, pad: 0)
+                    let gv = w == 16 ? load16(g + j) : loadPartial(g + j, w, pad: 0)
+                    let sig = 1 / (1 + simdExp(-av))
+                    let silu = av * sig
+                    let dav = gv * uv * sig * (1 + av * (1 - sig))
+                    let duv = gv * silu
+                    if w == 16 {
+                        store16(dav, da + j); store16(duv, du + j)
+                    } else {
+                        storePartial(dav, da + j, w); storePartial(duv, du + j, w)
+                    }
+                    j += 16
+                }
+            }
+        }
+    }
+
+    // MARK: softmax cross-entropy
+
+    /// losses[n] = logsumexp(logits[n, :]) − logits[n, targets[n]];  lse[n] keeps logsumexp.
+    static func crossEntropyForward(losses: FPtr, lse: FPtr, logits: CFPtr, targets: UnsafePointer<Int32>,
+                                    N: Int, V: Int) {
+        Parallel.chunks(N, minPerWorker: 16) { _, rows in
+            for n in rows {
+                let l = logits + n * V
+                var mx = F16(repeating: -.infinity)
+                var j = 0
+                while j + 16 <= V { mx = pointwiseMax(mx, load16(l + j)); j += 16 }
+                var m = mx.max()
+                while j < V { m = Swift.max(m, l[j]); j += 1 }
+                let mv = F16(repeating: m)
+                var acc = F16()
+                j = 0
+                while j + 16 <= V { acc += simdExp(load16(l + j) - mv); j += 16 }
+                if j < V { acc += simdExp(loadPartial(l + j, V - j, pad: -.infinity) - mv) }
+                // The clamped exp turns −∞ padding into ≈1e−38 per lane: far below Float resolution of the sum.
+                let s = m + Float(log(Double(acc.sum())))
+                lse[n] = s
+                losses[n] = s - l[Int(targets[n])]
+            }
+        }
+    }
+
+    /// dlogits[N, V] = scale · (softmax(logits) − onehot(targets)), with softmax = exp(logits − lse).
+    static func crossEntropyBackward(dlogits: FPtr, logits: CFPtr, lse: CFPtr, targets: UnsafePointer<Int32>,
+                                     N: Int, V: Int, scale: Float) {
+        Parallel.chunks(N, minPerWorker: 16) { _, rows in
+            for n in rows {
+                let l = logits + n * V, d = dlogits + n * V
+                let sv = F16(repeating: lse[n])
+                var j = 0
+                while j + 16 <= V { store16(simdExp(load16(l + j) - sv) * scale, d + j); j += 16 }
+                if j < V {
+                    storePartial(simdExp(loadPartial(l + j, V - j, pad: 0) - sv) * scale, d + j, V - j)
+                }
+                d[Int(targets[n])] -= scale
+            }
+        }
+    }
+}
