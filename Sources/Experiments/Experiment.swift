@@ -37,4 +37,5 @@ public protocol Experiment {
 /// Every experiment the `river experiment` command knows, in the order the main job runs them.
 /// Add one line per new experiment type.
 public let allExperiments: [any Experiment.Type] = [
+    ScheduleZooExperiment.self,
 ]
