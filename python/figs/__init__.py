@@ -1,0 +1,1 @@
+"""One module per group of figures; each defines RENDERERS = {experiment name: render(data_dir, fig_dir)}."""

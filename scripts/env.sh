@@ -1,0 +1,11 @@
+# Sourced by the set-up, main-job and test scripts: the environment every run needs.
+# OpenBLAS 0.3.21 does not know this CPU and falls back to slow Prescott kernels unless told the core
+# type (platform.md); guarded so a CPU without AVX-512/AVX2 is not forced onto kernels it cannot run.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+export RIVER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export RIVER_BIN="${RIVER_BIN:-$RIVER_ROOT/.build/release/river}"
+export MPLBACKEND=Agg
+export PYTHONDONTWRITEBYTECODE=1
