@@ -9,3 +9,9 @@ export RIVER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export RIVER_BIN="${RIVER_BIN:-$RIVER_ROOT/.build/release/river}"
 export MPLBACKEND=Agg
 export PYTHONDONTWRITEBYTECODE=1
+
+# Runs a command with SwiftPM's per-file progress lines filtered out; returns the command's status.
+quiet_build() {
+  "$@" 2>&1 | { grep --line-buffered -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Building|Planning)' || true; }
+  return "${PIPESTATUS[0]}"
+}

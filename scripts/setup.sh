@@ -33,7 +33,8 @@ if [ -x scripts/fetch_corpora.sh ]; then
   scripts/fetch_corpora.sh
 fi
 
-# 4. The release build (all products: the river CLI and the libraries).
+# 4. The release build (all products). -enable-testing lets `swift test -c release` reuse this very build
+#    (tests use @testable for internals); one build instead of two.
 step "swift build -c release"
-swift build -c release 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Building)' >&2 || { echo "swift build failed" >&2; exit 1; }
+quiet_build swift build -c release -Xswiftc -enable-testing >&2 || { echo "swift build failed" >&2; exit 1; }
 test -x "$RIVER_BIN" || { echo "release build did not produce $RIVER_BIN" >&2; exit 1; }

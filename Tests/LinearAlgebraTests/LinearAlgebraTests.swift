@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LinearAlgebra
+import LinearAlgebra
 
 @Suite struct OpenBLASKernelTests {
     /// platform.md: Debian's OpenBLAS falls back to Prescott (SSE3) kernels unless OPENBLAS_CORETYPE is set.
