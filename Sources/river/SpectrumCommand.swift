@@ -14,6 +14,7 @@ struct SpectrumCommand: ParsableCommand {
           river spectrum --random-symmetric 2000 --seed 1 --json
           river spectrum --random-symmetric 500 --method lanczos --top 5
           river spectrum --landscape straight-valley --dim 10 --hill-curvature 4 --on-river 0.5
+          river spectrum --landscape curved-valley --dim 3 --at 0.2,0.1,-0.3 --method lanczos --top 2
         CSV output is `index,eigenvalue` in descending order (`lambda,density` for --method slq).
         """)
 
@@ -67,7 +68,6 @@ struct SpectrumCommand: ParsableCommand {
         if gridPoints < 2 { throw ValidationError("--grid-points \(gridPoints) is not allowed: need an integer >= 2") }
         if bottom && method != .lanczos { throw ValidationError("--bottom needs --method lanczos (got \(method.rawValue))") }
         if writeMatrix != nil && randomSymmetric == nil { throw ValidationError("--write-matrix needs --random-symmetric") }
-        if landscape.landscape != nil { try landscape.validate() }
     }
 
     func run() throws {
@@ -83,7 +83,7 @@ struct SpectrumCommand: ParsableCommand {
             source = "random-symmetric N=\(n) seed=\(seed)"
             op = DenseOperator(a)
         } else {
-            let (name, hessian) = try landscape.hessianOperator()
+            let (name, hessian) = try landscape.hessianOperator(dense: method == .dense)
             source = name
             op = hessian
         }
@@ -149,19 +149,86 @@ enum SpectrumOutput {
     }
 }
 
-/// Landscape selection for `river spectrum --landscape` (built by LandscapeCatalog once it lands).
+/// Landscape selection for `river spectrum --landscape`: a `LandscapeCatalog` landscape and a point.
 struct SpectrumLandscapeOptions: ParsableArguments {
-    @Option(help: "A built-in landscape (straight-valley, curved-valley, quadratic).")
+    @Option(help: "A built-in landscape: \(LandscapeCatalog.names.joined(separator: ", ")).")
     var landscape: String?
 
     @Option(help: "Landscape dimension d (1 river coordinate + d-1 hill coordinates).")
     var dim: Int = 2
 
+    @Option(help: "Hill curvature: one value for every hill direction, or a comma list (one per direction).")
+    var hillCurvature: String = "10"
+
+    @Option(help: "River profile: \(LandscapeCatalog.profiles.joined(separator: ", ")).")
+    var riverProfile: String = "linear"
+
+    @Option(help: "Slope s of the linear river profile (loss = -s x).")
+    var riverSlope: Double = 1
+
+    @Option(help: "A of the power river profile A (1+x)^(-alpha).")
+    var powerAmplitude: Double = 1
+
+    @Option(help: "alpha of the power river profile.")
+    var powerExponent: Double = 0.5
+
+    @Option(help: "Curved valley: amplitude a of the river h(x) = a sin(kx).")
+    var amplitude: Double = 1
+
+    @Option(help: "Curved valley: wavenumber k of the river.")
+    var wavenumber: Double = 0.5
+
+    @Option(help: "The point: d comma-separated coordinates x,y1,...")
+    var at: String?
+
+    @Option(help: "The point on the river with river coordinate X (the default, X = 0).")
+    var onRiver: Double?
+
     func validate() throws {
-        if dim < 1 { throw ValidationError("--dim \(dim) is not allowed: need an integer >= 1") }
+        guard landscape != nil else { return }
+        if at != nil && onRiver != nil { throw ValidationError("give at most one of --at and --on-river") }
+        _ = try point(parameters())
     }
 
-    func hessianOperator() throws -> (String, any SymmetricOperator) {
-        throw ValidationError("--landscape \(landscape ?? "") is not available yet: the landscape catalog is not built")
+    func parameters() throws -> LandscapeParameters {
+        let curvatures = try hillCurvature.split(separator: ",").map { part -> Double in
+            guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--hill-curvature '\(hillCurvature)' is not a number or comma list of numbers")
+            }
+            return v
+        }
+        return LandscapeParameters(dimension: dim, hillCurvature: curvatures, riverProfile: riverProfile,
+                                   riverSlope: riverSlope, powerAmplitude: powerAmplitude,
+                                   powerExponent: powerExponent, amplitude: amplitude, wavenumber: wavenumber)
+    }
+
+    /// The landscape (validated by the catalog) and the point where the Hessian is taken.
+    func point(_ p: LandscapeParameters) throws -> (any Landscape, [Double]) {
+        let name = landscape ?? ""
+        let l: any Landscape
+        do { l = try LandscapeCatalog.make(name, p) } catch let e as LandscapeError {
+            throw ValidationError("--landscape \(name): \(e.description)")
+        }
+        if let at {
+            let w = at.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard w.count == l.dimension, w.allSatisfy({ $0?.isFinite == true }) else {
+                throw ValidationError("--at '\(at)' must be \(l.dimension) comma-separated finite numbers (the dimension)")
+            }
+            return (l, w.map { $0! })
+        }
+        let x = onRiver ?? 0
+        guard x.isFinite, let w = l.analyticRiverPoint(x: x) else {
+            throw ValidationError("--on-river \(x): \(name) has no closed-form river point here; give the point with --at")
+        }
+        return (l, w)
+    }
+
+    /// The Hessian at the chosen point: dense (analytic `hessian(at:)`) or as an HVP operator.
+    func hessianOperator(dense: Bool) throws -> (String, any SymmetricOperator) {
+        let (l, w) = try point(parameters())
+        let name = "\(landscape ?? "") d=\(dim) at (\(w.prefix(4).map { String($0) }.joined(separator: ","))\(w.count > 4 ? ",..." : ""))"
+        if dense { return (name, DenseOperator(l.hessian(at: w))) }
+        func hvp<L: Landscape>(_ l: L) -> any SymmetricOperator { LandscapeHessian(l, at: w) }
+        return (name, hvp(l))
     }
 }

@@ -51,12 +51,35 @@ import Testing
         #expect(abs(h * rows.map { $0[1] }.reduce(0, +) - 1) < 0.05)
     }
 
+    /// Straight valley with a linear river: the Hessian is diag(0, λ, …, λ) in closed form (to 1e-12).
+    @Test func straightValleyOnRiverClosedForm() throws {
+        let r = try RiverCLI.run(["spectrum", "--landscape", "straight-valley", "--dim", "5", "--hill-curvature", "4",
+                                  "--river-slope", "0.3", "--on-river", "0.5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let values = RiverCLI.parseCSV(r.stdout).rows.map { $0[1] }
+        #expect(values.count == 5)
+        for (v, e) in zip(values, [4.0, 4, 4, 4, 0]) { #expect(abs(v - e) < 1e-12) }
+    }
+
+    /// Off the river of a curved valley: Lanczos on the HVP equals dsyevd on the dense Hessian (1e-10).
+    @Test func curvedValleyLanczosMatchesDense() throws {
+        let common = ["spectrum", "--landscape", "curved-valley", "--dim", "4", "--at", "0.2,0.1,-0.3,0.4"]
+        let dense = try RiverCLI.run(common)
+        let lanczos = try RiverCLI.run(common + ["--method", "lanczos", "--top", "4"])
+        #expect(dense.status == 0 && lanczos.status == 0, "\(lanczos.stderr)")
+        let d = RiverCLI.parseCSV(dense.stdout).rows.map { $0[1] }, l = RiverCLI.parseCSV(lanczos.stdout).rows.map { $0[1] }
+        #expect(d.count == 4 && l.count == 4)
+        for (x, y) in zip(d, l) { #expect(abs(x - y) < 1e-10 * max(1, abs(x))) }
+    }
+
     @Test(arguments: [
         (["spectrum", "--random-symmetric", "0"], "--random-symmetric 0"),
         (["spectrum", "--random-symmetric", "5", "--method", "qr"], "qr"),
         (["spectrum", "--random-symmetric", "5", "--top", "0"], "--top 0"),
         (["spectrum"], "exactly one of"),
         (["spectrum", "--landscape", "moon-valley", "--dim", "3"], "moon-valley"),
+        (["spectrum", "--landscape", "quadratic", "--dim", "3", "--at", "1,2"], "--at '1,2'"),
+        (["spectrum", "--landscape", "straight-valley", "--dim", "3", "--hill-curvature=-1"], "-1"),
     ])
     func badInputFailsWithMessage(args: [String], mention: String) throws {
         let r = try RiverCLI.run(args)
