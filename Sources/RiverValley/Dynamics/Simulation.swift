@@ -1,0 +1,305 @@
+import Foundation
+
+/// The per-record quantities a simulation reports (CSV column names as raw values).
+public enum SimulationMetric: String, CaseIterable, Sendable {
+    case loss
+    case riverLoss = "river_loss"
+    case hillLoss = "hill_loss"
+    case distanceToRiver = "distance_to_river"
+    case riverCoordinate = "river_coord"
+    case topEigenvalue = "top_eigenvalue"
+}
+
+/// The optimizers of `river simulate`: `gd` uses the exact gradient; `sgd`, `momentum` and `adam` add
+/// Gaussian noise of std σᵢ to gradient coordinate i.
+public enum SimulationOptimizer: String, CaseIterable, Sendable, Codable {
+    case gd, sgd, momentum, adam
+
+    /// The shared optimizer's hyperparameters for this name.
+    public func hyperparameters(momentum: Double = 0.9, nesterov: Bool = false, weightDecay: Double = 0,
+                                beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) -> OptimizerHyperparameters {
+        switch self {
+        case .gd, .sgd: return OptimizerHyperparameters(algorithm: .sgd, weightDecay: weightDecay)
+        case .momentum: return OptimizerHyperparameters(algorithm: .momentum, momentum: momentum, nesterov: nesterov,
+                                                        weightDecay: weightDecay)
+        case .adam: return OptimizerHyperparameters(algorithm: .adam, weightDecay: weightDecay, beta1: beta1,
+                                                    beta2: beta2, epsilon: epsilon)
+        }
+    }
+
+    public var isNoisy: Bool { self != .gd }
+}
+
+/// One simulation: an optimizer on a landscape under a schedule, for many seeds at once.
+public struct SimulationConfig: Sendable {
+    public var landscape: any Landscape
+    public var optimizer: SimulationOptimizer
+    public var hyperparameters: OptimizerHyperparameters
+    /// Gradient-noise std: one value (isotropic) or one per coordinate. Ignored by `gd`.
+    public var noise: [Double]
+    public var schedule: Schedule
+    public var seeds: Int
+    /// Base seed; seed i's stream is a hash of (seed, i), so results do not depend on the thread count.
+    public var seed: UInt64
+    /// Start point; default the river point at x = 0 (or the origin).
+    public var start: [Double]?
+    /// Record every k steps (and the last step).
+    public var recordEvery: Int
+    /// Also record the largest Hessian eigenvalue (dense, per seed: small d only).
+    public var topEigenvalue: Bool
+    /// Keep the iterates of the first `keepPaths` seeds at every record.
+    public var keepPaths: Int
+    /// A run has diverged when a coordinate leaves [−limit, limit] or the loss is not finite.
+    public var divergenceLimit: Double
+
+    public init(landscape: any Landscape, optimizer: SimulationOptimizer, hyperparameters: OptimizerHyperparameters? = nil,
+                noise: [Double], schedule: Schedule, seeds: Int = 1, seed: UInt64 = 0, start: [Double]? = nil,
+                recordEvery: Int = 1, topEigenvalue: Bool = false, keepPaths: Int = 0, divergenceLimit: Double = 1e8) {
+        self.landscape = landscape
+        self.optimizer = optimizer
+        self.hyperparameters = hyperparameters ?? optimizer.hyperparameters()
+        self.noise = noise
+        self.schedule = schedule
+        self.seeds = seeds
+        self.seed = seed
+        self.start = start
+        self.recordEvery = recordEvery
+        self.topEigenvalue = topEigenvalue
+        self.keepPaths = keepPaths
+        self.divergenceLimit = divergenceLimit
+    }
+
+    /// Per-coordinate noise std (d entries; zeros for gd).
+    public var noiseStd: [Double] {
+        let d = landscape.dimension
+        if !optimizer.isNoisy { return [Double](repeating: 0, count: d) }
+        return noise.count == 1 ? [Double](repeating: noise[0], count: d) : noise
+    }
+
+    public var startPoint: [Double] {
+        start ?? landscape.analyticRiverPoint(x: 0) ?? [Double](repeating: 0, count: landscape.dimension)
+    }
+
+    public func validate() throws {
+        let d = landscape.dimension
+        func bad(_ m: String) -> SimulationError { SimulationError.invalid(m) }
+        guard seeds >= 1 && seeds <= 1_000_000 else { throw bad("seeds \(seeds) is out of range; allowed: 1...1000000") }
+        guard recordEvery >= 1 else { throw bad("record interval \(recordEvery) is out of range; allowed: >= 1") }
+        guard noise.count == 1 || noise.count == d else {
+            throw bad("noise has \(noise.count) values; give 1 (isotropic) or \(d) (one per coordinate)")
+        }
+        for s in noise where !(s.isFinite && s >= 0) { throw bad("noise std \(s) is not allowed; it must be finite and >= 0") }
+        if let start {
+            guard start.count == d else { throw bad("start point has \(start.count) coordinates; the landscape has \(d)") }
+            guard start.allSatisfy({ $0.isFinite }) else { throw bad("start point \(start) must be finite") }
+        }
+        guard divergenceLimit > 0 else { throw bad("divergence limit must be > 0") }
+        try hyperparameters.validate()
+    }
+}
+
+public enum SimulationError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    case diverged(Divergence)
+
+    public var description: String {
+        switch self {
+        case let .invalid(m): return m
+        case let .diverged(d): return d.description
+        }
+    }
+}
+
+/// Where and why a run blew up.
+public struct Divergence: Sendable, Equatable, CustomStringConvertible {
+    public var seed: Int
+    /// The update (0-based) after which the iterate left the finite region.
+    public var step: Int
+    public var lr: Double
+    /// Largest Hessian eigenvalue at the start point (nil when not computable).
+    public var topCurvature: Double?
+    public var optimizer: SimulationOptimizer
+    public var momentum: Double
+
+    /// GD's stability limit on η·λ_max: 2 for (S)GD, 2(1 + μ) for heavy-ball momentum; nil for Adam.
+    public var stabilityLimit: Double? {
+        switch optimizer {
+        case .gd, .sgd: return 2
+        case .momentum: return 2 * (1 + momentum)
+        case .adam: return nil
+        }
+    }
+
+    public var description: String {
+        var s = "the \(optimizer.rawValue) run diverged at step \(step) (seed \(seed), lr \(lr))"
+        if let c = topCurvature {
+            s += "; lr × largest Hessian eigenvalue = \(lr) × \(c) = \(lr * c)"
+            if let limit = stabilityLimit {
+                s += lr * c > limit ? ", above the stability limit \(limit)" : " (limit \(limit))"
+                s += "; use a peak lr below \(limit / c)"
+            }
+        }
+        return s
+    }
+}
+
+/// Means and standard deviations over seeds at each recorded step.
+public struct SimulationResult: Sendable {
+    /// Recorded steps t: the row describes the iterate after the update with lr(t).
+    public var steps: [Int]
+    public var lr: [Double]
+    /// Σ_{s ≤ t} lr(s): river time after the update at step t.
+    public var cumulativeLR: [Double]
+    public var mean: [SimulationMetric: [Double]]
+    /// Sample standard deviation over seeds (0 for one seed).
+    public var std: [SimulationMetric: [Double]]
+    /// Iterates of the kept seeds: paths[seed][record] (the start point is not included).
+    public var paths: [[[Double]]]
+    public var seeds: Int
+    /// Set when some seed diverged; the tables then stop before that step.
+    public var divergence: Divergence?
+}
+
+/// Running mean and M2 (Welford), merged with Chan et al.'s formula.
+struct Moments {
+    var n = 0.0, mean = 0.0, m2 = 0.0
+    mutating func add(_ x: Double) {
+        n += 1
+        let d = x - mean
+        mean += d / n
+        m2 += d * (x - mean)
+    }
+    mutating func merge(_ o: Moments) {
+        if o.n == 0 { return }
+        if n == 0 { self = o; return }
+        let total = n + o.n, d = o.mean - mean
+        mean += d * o.n / total
+        m2 += o.m2 + d * d * n * o.n / total
+        n = total
+    }
+    var std: Double { n > 1 ? (m2 / (n - 1)).squareRoot() : 0 }
+}
+
+/// splitmix64: the per-seed stream seeds.
+@inline(__always) func splitmix64(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+}
+
+public enum Simulation {
+    /// The steps recorded for a schedule of `steps` steps: every k-th and the last.
+    public static func recordedSteps(steps: Int, every k: Int) -> [Int] {
+        var s = Array(stride(from: 0, to: steps, by: k))
+        if let last = s.last, last != steps - 1 { s.append(steps - 1) }
+        return s
+    }
+
+    /// Runs all seeds (in parallel over a fixed number of chunks, so the result is the same on any
+    /// number of cores). Divergence does not throw: it is in `result.divergence`, and the tables stop
+    /// at the last record before it.
+    public static func run(_ config: SimulationConfig) throws -> SimulationResult {
+        try config.validate()
+        let d = config.landscape.dimension
+        let steps = config.schedule.steps
+        let records = recordedSteps(steps: steps, every: config.recordEvery)
+        let lrs = config.schedule.values
+        var cumulative = [Double](repeating: 0, count: steps)
+        var acc = 0.0
+        for t in 0..<steps { acc += lrs[t]; cumulative[t] = acc }
+        let metrics = SimulationMetric.allCases.filter { $0 != .topEigenvalue || config.topEigenvalue }
+        let chunks = min(config.seeds, 16)
+        let sigma = config.noiseStd
+        let start = config.startPoint
+        let tracer = config.landscape.analyticSplit(at: start) == nil ? RiverTracer(config.landscape) : nil
+
+        final class ChunkOutput: @unchecked Sendable {
+            var moments: [[Moments]] = []
+            var paths: [Int: [[Double]]] = [:]
+            var divergences: [Divergence] = []
+            var error: Error?
+        }
+        let outputs = (0..<chunks).map { _ in ChunkOutput() }
+        let topCurvature = try? config.landscape.hessianEigenvalues(at: start).last
+
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let out = outputs[c]
+            out.moments = Array(repeating: Array(repeating: Moments(), count: records.count), count: metrics.count)
+            let lo = c * config.seeds / chunks, hi = (c + 1) * config.seeds / chunks
+            var w = start, g = [Double](repeating: 0, count: d)
+            for s in lo..<hi {
+                let rng = RandomSource(seed: splitmix64(config.seed ^ splitmix64(UInt64(s))))
+                var opt = Optimizer<Double>(config.hyperparameters, count: d)
+                for i in 0..<d { w[i] = start[i] }
+                var next = 0
+                var guess: [Double]? = nil
+                var path: [[Double]] = []
+                let keep = s < config.keepPaths
+                stepping: for t in 0..<steps {
+                    config.landscape.gradient(at: w, into: &g)
+                    if config.optimizer.isNoisy {
+                        for i in 0..<d where sigma[i] != 0 { g[i] += sigma[i] * rng.gaussian() }
+                    }
+                    w.withUnsafeMutableBufferPointer { pw in
+                        g.withUnsafeBufferPointer { pg in opt.update(pw, gradient: pg, lr: lrs[t]) }
+                    }
+                    var ok = true
+                    for i in 0..<d where !(abs(w[i]) <= config.divergenceLimit) { ok = false }
+                    if ok && next < records.count && records[next] == t {
+                        let loss = config.landscape.value(at: w)
+                        var split = config.landscape.analyticSplit(at: w)
+                        if split == nil, let tracer, loss.isFinite {
+                            do {
+                                split = try tracer.split(at: w, guess: guess)
+                                guess = try tracer.project(w, guess: guess)
+                            } catch { out.error = error; break stepping }
+                        }
+                        if loss.isFinite, let sp = split, sp.riverLoss.isFinite {
+                        for (m, metric) in metrics.enumerated() {
+                            let v: Double
+                            switch metric {
+                            case .loss: v = loss
+                            case .riverLoss: v = sp.riverLoss
+                            case .hillLoss: v = sp.hillLoss
+                            case .distanceToRiver: v = sp.distance
+                            case .riverCoordinate: v = sp.riverCoordinate
+                            case .topEigenvalue: v = (try? config.landscape.hessianEigenvalues(at: w).last) ?? .nan
+                            }
+                            out.moments[m][next].add(v)
+                        }
+                        if keep { path.append(w) }
+                        next += 1
+                        } else {
+                            ok = false
+                        }
+                    }
+                    if !ok {
+                        out.divergences.append(Divergence(seed: s, step: t, lr: lrs[t], topCurvature: topCurvature,
+                                                          optimizer: config.optimizer, momentum: config.hyperparameters.momentum))
+                        break stepping
+                    }
+                }
+                if keep { out.paths[s] = path }
+                if out.error != nil { return }
+            }
+        }
+        if let e = outputs.lazy.compactMap({ $0.error }).first { throw e }
+
+        let divergence = outputs.flatMap { $0.divergences }.min { ($0.step, $0.seed) < ($1.step, $1.seed) }
+        let usable = divergence.map { div in records.filter { $0 < div.step }.count } ?? records.count
+        var mean: [SimulationMetric: [Double]] = [:], std: [SimulationMetric: [Double]] = [:]
+        for (m, metric) in metrics.enumerated() {
+            var merged = Array(repeating: Moments(), count: usable)
+            for out in outputs { for r in 0..<usable { merged[r].merge(out.moments[m][r]) } }
+            mean[metric] = merged.map { $0.mean }
+            std[metric] = merged.map { $0.std }
+        }
+        let kept = (0..<min(config.keepPaths, config.seeds)).map { s in
+            Array((outputs.lazy.compactMap { $0.paths[s] }.first ?? []).prefix(usable))
+        }
+        let rs = Array(records.prefix(usable))
+        return SimulationResult(steps: rs, lr: rs.map { lrs[$0] }, cumulativeLR: rs.map { cumulative[$0] },
+                                mean: mean, std: std, paths: kept, seeds: config.seeds, divergence: divergence)
+    }
+}
