@@ -1,7 +1,63 @@
 import ArgumentParser
+import Foundation
+import RiverValley
+import Trainer
 
-// Placeholder until the owning work lands; replaced by the real command.
 struct BranchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "branch", abstract: "(not built yet)")
-    func run() throws { throw ValidationError("river branch is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "branch",
+        abstract: "Start a WSD decay branch from a checkpoint of a (constant-LR) main run and train it.",
+        discussion: """
+        The branch is a new run directory whose schedule is WSD with `steps` = --budget: it equals the
+        parent's LR until the fork step (checked), then decays for --decay (a fraction of the budget or
+        whole steps) with --shape to --min-ratio·peak. It starts from the parent's checkpoint at --step
+        (parameters and optimizer state) and sees the same batches the parent would have.
+        Resume an interrupted branch with `river train --out DIR --resume`.
+
+        Example:
+          river branch --from runs/main --step 900 --budget 1000 --out runs/main-b1000
+        """)
+
+    @Option(name: .long, help: "Parent run directory.") var from: String
+    @Option(name: .long, help: "Checkpoint step of the parent to fork from.") var step: Int
+    @Option(name: .long, help: "Branch run directory to create.") var out: String
+    @Option(name: .long, help: "Total steps of the branch (its budget); default: fork step / (1 - decay).") var budget: Int?
+    @Option(name: .long, help: "Decay length: a fraction (<= 1) of the budget or whole steps (> 1).") var decay: Double = 0.1
+    @Option(name: .long, help: "Decay shape: linear, cosine, 1-sqrt, exp, inv.") var shape: String = "inv"
+    @Option(name: .long, help: "Floor of the decay as a fraction of the peak.") var minRatio: Double = 0.1
+    @Flag(name: .long, help: "No progress bar.") var quiet = false
+
+    func validate() throws {
+        guard DecayShape(rawValue: shape) != nil else {
+            throw ValidationError("--shape '\(shape)' is not allowed (allowed: \(DecayShape.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if step < 1 { throw ValidationError("--step must be at least 1, got \(step)") }
+        if let budget, budget <= step { throw ValidationError("--budget \(budget) must be larger than the fork step \(step)") }
+    }
+
+    func run() throws {
+        let parentDir = URL(fileURLWithPath: from)
+        let parent = try RunConfig.load(parentDir.appendingPathComponent("config.json"))
+        var cfg = parent
+        let budget = self.budget ?? (decay <= 1 ? Int((Double(step) / (1 - decay)).rounded()) : step + Int(decay))
+        guard budget > step else { throw ValidationError("budget \(budget) must be larger than the fork step \(step)") }
+        // Decay steps as the budget's fraction, and the fork must be where the decay starts.
+        let decaySteps = decay <= 1 ? Int(decay * Double(budget)) : Int(decay)
+        guard budget - decaySteps == step else {
+            throw ValidationError("a WSD branch of budget \(budget) with decay \(decay) (\(decaySteps) steps) forks at step \(budget - decaySteps), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
+        }
+        cfg.schedule = ScheduleSpec(kind: .wsd, steps: budget, peak: parent.schedule.peak, warmup: parent.schedule.warmup,
+                                    decay: Double(decaySteps), shape: DecayShape(rawValue: shape)!, minRatio: minRatio)
+        if parent.schedule.warmup > 0 && parent.schedule.warmup <= 1 {
+            // A fractional warmup is relative to the run length: convert it to the parent's whole steps.
+            cfg.schedule.warmup = Double(Int(parent.schedule.warmup * Double(parent.steps)))
+        }
+        cfg.parent = ParentRef(run: parentDir.path, step: step)
+        cfg.evalAt = [budget]
+        cfg.checkpointAt = []
+        let training = try TrainingRun.create(at: URL(fileURLWithPath: out), config: cfg)
+        try training.train(progress: quiet ? nil : ProgressBar(label: "branch"))
+        let last = try MetricsRecord.read(training.metricsURL).last
+        FileHandle.standardOutput.write(Data("{\"run\":\"\(out)\",\"step\":\(training.step),\"val_loss\":\(last?.valLoss.map { "\($0)" } ?? "null")}\n".utf8))
+    }
 }

@@ -1,7 +1,78 @@
 import ArgumentParser
+import Foundation
+import RiverValley
+import Trainer
 
-// Placeholder until the owning work lands; replaced by the real command.
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "(not built yet)")
-    func run() throws { throw ValidationError("river train is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a LLaMA-style transformer on a text corpus; a run is a directory (config, metrics, checkpoints).",
+        discussion: """
+        The run directory RUN holds config.json, tokenizer.json, metrics.jsonl (one JSON line per step:
+        step, lr, loss, grad_norm, tokens, val_loss when evaluated, wall) and checkpoints/step-NNNNNN.safetensors
+        (docs/trainer-format.md). Without --config: the default model on the Shakespeare corpus
+        (scripts/fetch_corpora.sh fetches it into ./data; RIVER_DATA points elsewhere).
+
+        Examples:
+          river train --out runs/shakespeare
+          river train --out runs/tiny --config tiny.json --steps 200 --seed 1
+          river train --out runs/tiny --resume
+        """)
+
+    @Option(name: .long, help: "Run directory to create (or to resume with --resume).")
+    var out: String
+
+    @Option(name: .long, help: "Run config JSON (partial configs allowed; missing fields take defaults).")
+    var config: String?
+
+    @Option(name: .long, help: "Training steps (sets schedule.steps).")
+    var steps: Int?
+
+    @Option(name: .long, help: "Seed of the parameter initialisation and of the batches.")
+    var seed: UInt64?
+
+    @Flag(name: .long, help: "Continue the run in --out from its newest checkpoint (bit-exact).")
+    var resume = false
+
+    @Flag(name: .long, help: "No progress bar.")
+    var quiet = false
+
+    @Option(name: .long, help: ArgumentHelp("Stop after this many more steps (for tests).", visibility: .hidden))
+    var stopAfter: Int?
+
+    func validate() throws {
+        if resume && (config != nil || steps != nil || seed != nil) {
+            throw ValidationError("--resume continues the saved config; do not combine it with --config, --steps or --seed")
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1, got \(stopAfter)") }
+    }
+
+    func run() throws {
+        let dir = URL(fileURLWithPath: out)
+        let training: TrainingRun
+        if resume {
+            training = try TrainingRun.open(at: dir)
+        } else {
+            var cfg = try config.map { try RunConfig.load(URL(fileURLWithPath: $0)) } ?? RunConfig()
+            if let steps { cfg.schedule.steps = steps }
+            if let seed { cfg.seed = seed; cfg.dataSeed = seed }
+            training = try TrainingRun.create(at: dir, config: cfg)
+        }
+        let c = training.config
+        if !quiet {
+            let params = training.model.parameterCount
+            FileHandle.standardError.write(Data(("\(resume ? "resuming" : "training") \(out): \(params) parameters, "
+                + "\(c.steps) steps of \(c.batchSize)×\(c.model.contextLength) tokens, \(c.schedule.kind.rawValue) peak \(c.schedule.peak), "
+                + "\(training.dataset.train.count) train / \(training.dataset.validation.count) validation tokens\n").utf8))
+        }
+        let records = try training.train(progress: quiet ? nil : ProgressBar(), stopAfter: stopAfter)
+        let last = records.last
+        let lastVal = try MetricsRecord.read(training.metricsURL).last(where: { $0.valLoss != nil })?.valLoss
+        var summary = "{\"run\":\"\(out)\",\"step\":\(training.step)"
+        if let last { summary += ",\"loss\":\(last.loss)" }
+        if let lastVal { summary += ",\"val_loss\":\(lastVal)" }
+        summary += "}\n"
+        FileHandle.standardOutput.write(Data(summary.utf8))
+    }
 }

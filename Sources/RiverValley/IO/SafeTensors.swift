@@ -284,7 +284,7 @@ public struct SafeTensors: Sendable, Equatable {
         var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: SafeTensorsDType, shape: [Int], begin: Int, end: Int)] = []
         func integer(_ v: Any) -> Int? {
-            guard let num = v as? NSNumber, !(v is Bool) else { return nil }
+            guard let num = v as? NSNumber else { return nil }
             let d = num.doubleValue
             guard d >= 0, d == d.rounded(), d < 9.0e15 else { return nil }
             return num.intValue
