@@ -10,5 +10,6 @@ struct River: ParsableCommand {
             BigramCommand.self,
             TrainCommand.self, BranchCommand.self, SweepCommand.self, EvalCommand.self,
             ExperimentCommand.self,
+            DebugGradCommand.self,
         ])
 }
