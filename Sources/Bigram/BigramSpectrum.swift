@@ -42,9 +42,8 @@ extension BigramObjective {
         return ritz.values
     }
 
-    /// The largest Hessian eigenvalue (block union for the table; Lanczos otherwise).
-    public func topEigenvalue(_ e: BigramEvaluation, at theta: [Double], iterations: Int = 40) throws -> Double {
-        if model is TableBigram { return try tableBlockSpectra(e).map { $0.values.last ?? 0 }.max() ?? 0 }
+    /// The largest Hessian eigenvalue by Lanczos (full reorthogonalisation) on the HVP operator.
+    public func topEigenvalue(_ e: BigramEvaluation, at theta: [Double], iterations: Int = 30) throws -> Double {
         return try lanczosEigen(BigramHessian(self, at: theta), count: 1, end: .largest,
                                 iterations: min(iterations, dimension)).values[0]
     }

@@ -24,6 +24,21 @@ public final class BigramSampler: @unchecked Sendable {
     }
 
     public func batch(_ size: Int) -> [(context: Int, next: Int)] { (0..<size).map { _ in sample() } }
+
+    /// An independent sampler in the same state: it draws exactly what this one would draw next
+    /// (a decay branch sees the same data stream as the main run it forks from).
+    public func copy() -> BigramSampler {
+        let c = BigramSampler(data, contextTable: contextTable, rowTables: rowTables, seed: rng.seed)
+        c.rng.restore(rng.state())
+        return c
+    }
+
+    private init(_ data: BigramDistribution, contextTable: AliasTable, rowTables: [AliasTable], seed: UInt64) {
+        self.data = data
+        rng = RandomSource(seed: seed)
+        self.contextTable = contextTable
+        self.rowTables = rowTables
+    }
 }
 
 /// Walker's alias method for a discrete distribution.
