@@ -38,4 +38,9 @@ public protocol Experiment {
 /// Add one line per new experiment type.
 public let allExperiments: [any Experiment.Type] = [
     ScheduleZooExperiment.self,
+    BigramWSDCurveExperiment.self,
+    BigramClassLossExperiment.self,
+    BigramEtaScalingExperiment.self,
+    BigramSpectrumExperiment.self,
+    BigramCurvatureExperiment.self,
 ]
