@@ -16,9 +16,13 @@ public enum BigramEtaScalingExperiment: Experiment {
         let etas = [5.0, 10.0, 20.0, 40.0]
         let model = try TableBigram(vocabularySize: data.vocabularySize)
         let obj = try BigramObjective(model: model, data: data)
-        let jobs = etas.flatMap { eta in seeds.map { (eta, $0) } }
+        // Two starts: zeros (the usual run) and the optimum log P (clamped at 1e-8), which removes the
+        // slow transient of tiny-probability directions and isolates the stationary level.
+        let optimum = data.transitions.data.map { log(max($0, 1e-8)) }
+        let starts = [("zeros", model.zeros()), ("optimum", optimum)]
+        let jobs = starts.flatMap { s in etas.flatMap { eta in seeds.map { (eta, $0, s.1) } } }
         let results = try BigramSetup.parallelMap(jobs) { job -> (hill: Double, unc: Double) in
-            let t = try BigramTrainer(objective: obj, initial: model.zeros(), optimizer: OptimizerHyperparameters(algorithm: .sgd),
+            let t = try BigramTrainer(objective: obj, initial: job.2, optimizer: OptimizerHyperparameters(algorithm: .sgd),
                                       batchSize: BigramSetup.batch, seed: job.1)
             var late: [BigramMetrics] = []
             try t.run(schedule: try ScheduleSpec(kind: .constant, steps: steps, peak: job.0).build(), until: steps,
@@ -26,18 +30,23 @@ public enum BigramEtaScalingExperiment: Experiment {
             return (late.map(\.hillLoss).reduce(0, +) / Double(late.count),
                     late.map(\.uncertainContribution).reduce(0, +) / Double(late.count))
         }
-        var csv = "eta,hill_mean,hill_sd,hill_se,uncertain_contribution_mean,uncertain_contribution_sd,uncertain_contribution_se,predicted_exact,predicted_linear\n"
+        var csv = "start,eta,hill_mean,hill_sd,hill_se,uncertain_contribution_mean,uncertain_contribution_sd,uncertain_contribution_se,predicted_exact,predicted_linear\n"
+        var fit = "start,quantity,value\n"
+        for (si, start) in starts.enumerated() {
         var logs: [(Double, Double)] = []
         for (k, eta) in etas.enumerated() {
-            let r = results[(k * seeds.count)..<((k + 1) * seeds.count)]
+            let base = (si * etas.count + k) * seeds.count
+            let r = results[base..<(base + seeds.count)]
             let p = try obj.uncertainExcessPrediction(lr: eta, batchSize: BigramSetup.batch)
-            csv += "\(eta),\(BigramSetup.stats(r.map(\.hill))),\(BigramSetup.stats(r.map(\.unc))),\(p.exact),\(p.linear)\n"
+            csv += "\(start.0),\(eta),\(BigramSetup.stats(r.map(\.hill))),\(BigramSetup.stats(r.map(\.unc))),\(p.exact),\(p.linear)\n"
             logs.append((log(eta), log(BigramSetup.meanSD(r.map(\.hill)).mean)))
         }
-        try AtomicFile.write(csv, to: try settings.file("bigram_eta_scaling.csv"))
         // Least-squares slope of log(hill) on log(η): 1 means the level is ∝ η.
         let mx = logs.map(\.0).reduce(0, +) / Double(logs.count), my = logs.map(\.1).reduce(0, +) / Double(logs.count)
         let slope = logs.reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / logs.reduce(0) { $0 + ($1.0 - mx) * ($1.0 - mx) }
-        try AtomicFile.write("quantity,value\nloglog_slope_hill_vs_eta,\(slope)\n", to: try settings.file("bigram_eta_scaling_fit.csv"))
+        fit += "\(start.0),loglog_slope_hill_vs_eta,\(slope)\n"
+        }
+        try AtomicFile.write(csv, to: try settings.file("bigram_eta_scaling.csv"))
+        try AtomicFile.write(fit, to: try settings.file("bigram_eta_scaling_fit.csv"))
     }
 }
