@@ -44,7 +44,7 @@ public enum SimulationTable {
         return out
     }
 
-    @inline(__always) static func format(_ v: Double) -> String {
+    @inline(__always) public static func format(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
     }
