@@ -43,4 +43,8 @@ public let allExperiments: [any Experiment.Type] = [
     BigramEtaScalingExperiment.self,
     BigramSpectrumExperiment.self,
     BigramCurvatureExperiment.self,
+    ValleyPathsExperiment.self,
+    LossSplitExperiment.self,
+    HillLossVsLRExperiment.self,
+    RiverProgressExperiment.self,
 ]
