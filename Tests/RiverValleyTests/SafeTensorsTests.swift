@@ -195,10 +195,16 @@ struct SafeTensorsTests {
         var st = SafeTensors(metadata: ["step": "10"])
         st["ab"] = SafeTensor([Float](repeating: 1, count: 6), shape: [2, 3])
         var text = [UInt8](st.serialized())
+        // Same-length byte replacement (the data section is binary, so no String round trip).
         func replace(_ a: String, _ b: String) -> Data {
-            var s = String(decoding: text, as: UTF8.self)
-            s = s.replacingOccurrences(of: a, with: b)
-            return Data(s.utf8)
+            let x = Array(a.utf8), y = Array(b.utf8)
+            precondition(x.count == y.count)
+            var out = text
+            for i in 0...(out.count - x.count) where Array(out[i..<(i + x.count)]) == x {
+                out.replaceSubrange(i..<(i + x.count), with: y)
+                break
+            }
+            return Data(out)
         }
         expectError(.checksumMismatch, replace(#""shape":[2,3]"#, #""shape":[3,2]"#), mentioning: "header checksum")
         expectError(.checksumMismatch, replace(#""step":"10""#, #""step":"19""#), mentioning: "header checksum")

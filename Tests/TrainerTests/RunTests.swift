@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+import RiverValley
+@testable import Trainer
+
+@Suite("Training runs")
+struct RunTests {
+    @Test("stopping and resuming reproduces the unbroken run bit for bit (metrics and parameters)")
+    func resumeIsExact() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        let cfg = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir))
+        let a = try TrainingRun.create(at: dir.appendingPathComponent("a"), config: cfg)
+        let full = try a.train()
+        #expect(full.count == 30)
+        let b = try TrainingRun.create(at: dir.appendingPathComponent("b"), config: cfg)
+        try b.train(stopAfter: 17)              // checkpoints at 10; steps 11…17 are lost
+        let b2 = try TrainingRun.open(at: dir.appendingPathComponent("b"))
+        try b2.train(stopAfter: 3)              // 11…13 again, no checkpoint
+        let b3 = try TrainingRun.open(at: dir.appendingPathComponent("b"))
+        try b3.train()
+        let ma = try MetricsRecord.read(a.metricsURL), mb = try MetricsRecord.read(b3.metricsURL)
+        #expect(ma.count == 30 && mb.count == 30)
+        #expect(zip(ma, mb).allSatisfy { $0.sameTraining(as: $1) })
+        #expect(Array(a.model.parameters) == Array(b3.model.parameters))
+        #expect(a.optimizer.secondMoment == b3.optimizer.secondMoment)
+        // Training did something: validation loss fell from ln 256 ≈ 5.55 nats.
+        #expect(ma.last!.valLoss! < 4.0)
+    }
+
+    @Test("a damaged newest checkpoint stops resume with a clear error; earlier checkpoints stay loadable")
+    func damagedCheckpoint() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        let cfg = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir))
+        let run = try TrainingRun.create(at: dir.appendingPathComponent("r"), config: cfg)
+        try run.train()
+        #expect(run.checkpointSteps() == [10, 20, 30])
+        let last = run.checkpointURL(step: 30)
+        let original = try Data(contentsOf: last)
+        for damage in ["truncate", "flip"] {
+            var bad = original
+            if damage == "truncate" { bad = bad.prefix(bad.count - 100) } else { bad[bad.count - 50] ^= 0x01 }
+            try bad.write(to: last)
+            do {
+                try TrainingRun.open(at: dir.appendingPathComponent("r")).restore()
+                Issue.record("\(damage): resume accepted a damaged checkpoint")
+            } catch let e as RunError {
+                #expect(e.message.contains("step-000030.safetensors is damaged"), "\(e)")
+                #expect(e.message.contains(damage == "truncate" ? "truncated" : "checksum mismatch"), "\(e)")
+                #expect(e.message.contains("Earlier checkpoints are intact (steps 10, 20)"), "\(e)")
+            }
+            for s in [10, 20] { #expect(try Checkpoint.read(from: run.checkpointURL(step: s)).step == s) }
+        }
+        // Deleting the damaged file resumes from step 20 and reproduces the same final metrics.
+        let before = try MetricsRecord.read(run.metricsURL)
+        try FileManager.default.removeItem(at: last)
+        let again = try TrainingRun.open(at: dir.appendingPathComponent("r"))
+        try again.train()
+        let after = try MetricsRecord.read(run.metricsURL)
+        #expect(zip(before, after).allSatisfy { $0.sameTraining(as: $1) } && after.count == 30)
+    }
+
+    @Test("a NaN/inf loss stops the run with a clear message and keeps the last good checkpoint")
+    func nonFiniteStops() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        var cfg = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir), steps: 50, kind: .constant, peak: 1e30)
+        cfg.schedule.warmup = 0
+        cfg.checkpointEvery = 1
+        cfg.gradClip = 0
+        let run = try TrainingRun.create(at: dir.appendingPathComponent("r"), config: cfg)
+        do {
+            try run.train()
+            Issue.record("training with lr 1e30 finished without a non-finite loss")
+        } catch let e as RunError {
+            #expect(e.message.contains("training stopped"), "\(e)")
+            #expect(e.message.contains("The last good checkpoint is"), "\(e)")
+            let steps = run.checkpointSteps()
+            #expect(!steps.isEmpty)
+            let ck = try Checkpoint.read(from: run.checkpointURL(step: steps.last!))
+            let finite = ck.parameters.allSatisfy { $0.isFinite }
+            #expect(finite)
+            let m = try MetricsRecord.read(run.metricsURL)
+            #expect(m.allSatisfy { $0.loss.isFinite } && m.last!.step == steps.last!)
+        }
+    }
+
+    @Test("bad configs fail up front naming the value: heads, context vs data, missing corpus, vocab, schedule")
+    func badConfigs() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        let corpus = try RunFixtures.corpus(in: dir)
+        func expectFailure(_ cfg: RunConfig, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            let out = dir.appendingPathComponent(UUID().uuidString)
+            do {
+                _ = try TrainingRun.create(at: out, config: cfg)
+                Issue.record("config accepted; expected an error mentioning \(text)", sourceLocation: sourceLocation)
+            } catch {
+                #expect("\(error)".contains(text), "\(error)", sourceLocation: sourceLocation)
+            }
+            #expect(!FileManager.default.fileExists(atPath: out.path), "a failed create left a directory", sourceLocation: sourceLocation)
+        }
+        var c = RunFixtures.config(corpus: corpus); c.model.heads = 3
+        expectFailure(c, "heads (3) must divide width (32)")
+        let small = dir.appendingPathComponent("small.txt")
+        try String(repeating: "abc ", count: 100).write(to: small, atomically: true, encoding: .utf8)
+        c = RunFixtures.config(corpus: small.path)
+        expectFailure(c, "contextLength 32 is longer than the validation split")
+        c = RunFixtures.config(corpus: dir.appendingPathComponent("nope.txt").path)
+        expectFailure(c, "not found")
+        c = RunFixtures.config(corpus: "kjv")
+        let saved = ProcessInfo.processInfo.environment["RIVER_DATA"]
+        setenv("RIVER_DATA", dir.appendingPathComponent("no-data").path, 1)
+        expectFailure(c, "run scripts/fetch_corpora.sh")
+        if let saved { setenv("RIVER_DATA", saved, 1) } else { unsetenv("RIVER_DATA") }
+        c = RunFixtures.config(corpus: corpus); c.model.vocabSize = 300
+        expectFailure(c, "vocabSize 300 does not match")
+        c = RunFixtures.config(corpus: corpus); c.schedule.peak = -1
+        expectFailure(c, "schedule")
+        c = RunFixtures.config(corpus: corpus); c.batchSize = 0
+        expectFailure(c, "batchSize must be at least 1")
+        // An existing run is not overwritten.
+        let out = dir.appendingPathComponent("exists")
+        _ = try TrainingRun.create(at: out, config: RunFixtures.config(corpus: corpus))
+        #expect(throws: RunError.self) { try TrainingRun.create(at: out, config: RunFixtures.config(corpus: corpus)) }
+        // Partial JSON configs: missing keys take defaults, unknown names are rejected.
+        let partial = try JSONDecoder().decode(RunConfig.self, from: Data(#"{"model":"tiny","schedule":{"kind":"wsd","steps":7}}"#.utf8))
+        #expect(partial.model == .tiny && partial.schedule.kind == .wsd && partial.schedule.steps == 7 && partial.batchSize == 16)
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(RunConfig.self, from: Data(#"{"model":{"widht":3}}"#.utf8)) }
+        let roundTrip = try JSONDecoder().decode(RunConfig.self, from: try partial.json())
+        #expect(roundTrip == partial)
+    }
+
+    @Test("constant main run + WSD decay branch equals one uninterrupted WSD run bit for bit")
+    func branchEqualsWSD() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        let corpus = try RunFixtures.corpus(in: dir)
+        var main = RunFixtures.config(corpus: corpus, steps: 20, kind: .constant)
+        main.checkpointAt = [16]
+        let mainRun = try TrainingRun.create(at: dir.appendingPathComponent("main"), config: main)
+        try mainRun.train()
+        var wsd = RunFixtures.config(corpus: corpus, steps: 24, kind: .wsd)
+        wsd.schedule.decay = 8
+        let direct = try TrainingRun.create(at: dir.appendingPathComponent("wsd"), config: wsd)
+        try direct.train()
+        var br = wsd
+        br.parent = ParentRef(run: dir.appendingPathComponent("main").path, step: 16)
+        let branch = try TrainingRun.create(at: dir.appendingPathComponent("branch"), config: br)
+        try branch.train()
+        let md = try MetricsRecord.read(direct.metricsURL), mb = try MetricsRecord.read(branch.metricsURL)
+        #expect(mb.map(\.step) == Array(17...24))
+        #expect(zip(md.suffix(8), mb).allSatisfy { $0.sameTraining(as: $1) })
+        #expect(Array(direct.model.parameters) == Array(branch.model.parameters))
+        #expect(mb.first!.lr == main.schedule.peak && mb.last!.lr < 0.2 * main.schedule.peak)   // decay starts at the fork
+        // A branch whose schedule disagrees with the parent's before the fork is refused.
+        var bad = br
+        bad.schedule.peak *= 2
+        let badRun = try TrainingRun.create(at: dir.appendingPathComponent("bad"), config: bad)
+        #expect(throws: RunError.self) { try badRun.train() }
+    }
+
+    @Test("sweep: every schedule runs, results per budget, compute = formulas, rerun is a no-op")
+    func sweep() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        var base = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir))
+        base.evalEvery = 0
+        let spec = SweepSpec(base: base, budgets: [20, 40], seeds: [0, 1], decay: 0.2, convention: .cumulative,
+                             peak: 3e-3, warmupSteps: 4)
+        let sweep = Sweep(directory: dir.appendingPathComponent("sweep"), spec: spec)
+        try sweep.run()
+        let results = try sweep.results()
+        for s in SweepSpec.allSchedules { for b in [20, 40] {
+            #expect(results.filter { $0.schedule == s && $0.budget == b }.count == 2, "\(s) \(b)")
+        } }
+        // WSD: main to 32, branches 16→20 and 32→40: 32 + 4 + 8 = 44 steps. Cosine: 20 + 40.
+        let c = try spec.computeSteps()
+        #expect(c == ["wsd": 44, "wsds": 40, "cyclic-cosine": 40, "cosine": 60])
+        let summary = try String(contentsOf: sweep.directory.appendingPathComponent("summary.csv"), encoding: .utf8)
+        #expect(summary.split(separator: "\n").count == 1 + 8)
+        // WSD-S at its first budget equals the WSD branch at that budget up to the decay: both are
+        // WSD with the same decay (cumulative rule), so the losses are identical.
+        for seed in [UInt64(0), 1] {
+            let a = results.first { $0.schedule == "wsd" && $0.budget == 20 && $0.seed == seed }!.valLoss
+            let b = results.first { $0.schedule == "wsds" && $0.budget == 20 && $0.seed == seed }!.valLoss
+            #expect(a == b)
+        }
+        let before = try Data(contentsOf: sweep.directory.appendingPathComponent("results.csv"))
+        try sweep.run()
+        #expect(try Data(contentsOf: sweep.directory.appendingPathComponent("results.csv")) == before)
+    }
+}
