@@ -161,7 +161,7 @@ enum Layers {
                         BLAS.sgemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: scale,
                                    a: q + r0 * 3 * C, lda: 3 * C, b: k, ldb: 3 * C, beta: 0, c: P + r0 * T, ldc: T)
                         for i in r0..<r1 {
-                            softmaxRow(P + i * T, count: i + 1)
+                            softmaxRow(P + i * T, count: i + 1, capacity: T)
                             (P + i * T + i + 1).update(repeating: 0, count: r1 - i - 1)
                         }
                         BLAS.sgemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: 1,
@@ -224,26 +224,31 @@ enum Layers {
         if n > 1 { BLAS.setThreads(n) }
     }
 
-    /// In place: s[0..<n] ← softmax(s[0..<n]).
-    @inline(__always) static func softmaxRow(_ s: FPtr, count n: Int) {
+    /// In place: s[0..<n] ← softmax(s[0..<n]). The row may be padded up to `capacity` ≥ n floats:
+    /// lanes n..<roundUp16(n) are then overwritten with ≈1e−38 (callers zero them afterwards).
+    @inline(__always) static func softmaxRow(_ s: FPtr, count n: Int, capacity: Int) {
+        let padded = (n + 15) / 16 * 16
+        let full = padded <= capacity ? padded : n / 16 * 16
+        if full > n { (s + n).update(repeating: -.infinity, count: full - n) }
         var mx = F16(repeating: -.infinity)
         var j = 0
-        while j + 16 <= n { mx = pointwiseMax(mx, load16(s + j)); j += 16 }
+        while j < full { mx = vmax(mx, load16(s + j)); j += 16 }
         var m = mx.max()
-        while j < n { m = Swift.max(m, s[j]); j += 1 }
+        for k in full..<Swift.max(full, n) { m = Swift.max(m, s[k]) }
         let mv = F16(repeating: m)
         var acc = F16()
         j = 0
-        while j + 16 <= n { let e = simdExp(load16(s + j) - mv); store16(e, s + j); acc += e; j += 16 }
-        if j < n {
-            let e = simdExp(loadPartial(s + j, n - j, pad: -.infinity) - mv)
-            storePartial(e, s + j, n - j)
-            for i in 0..<(n - j) { acc[i] += e[i] }
+        while j < full { let e = simdExp(load16(s + j) - mv); store16(e, s + j); acc += e; j += 16 }
+        var total = acc.sum()
+        if full < n {
+            let e = simdExp(loadPartial(s + full, n - full, pad: -.infinity) - mv)
+            storePartial(e, s + full, n - full)
+            for i in 0..<(n - full) { total += e[i] }
         }
-        let inv = F16(repeating: 1 / acc.sum())
+        let inv = F16(repeating: 1 / total)
         j = 0
-        while j + 16 <= n { store16(load16(s + j) * inv, s + j); j += 16 }
-        while j < n { s[j] *= inv[0]; j += 1 }
+        while j < full { store16(load16(s + j) * inv, s + j); j += 16 }
+        for k in full..<Swift.max(full, n) { s[k] *= inv[0] }
     }
 
     /// In place: g[0..<n] ← p ⊙ (g − Σ p⊙g)  (backward of softmax, g = dL/dp on entry).
@@ -263,17 +268,15 @@ enum Layers {
 
     /// act[N, F] = silu(h[:, :F]) ⊙ h[:, F:] for h = h13[N, 2F] (gate, up), silu(a) = a·σ(a).
     static func swigluForward(act: FPtr, h13: CFPtr, N: Int, F: Int) {
+        @inline(__always) func kernel(_ av: F16, _ uv: F16) -> F16 { av / (1 + simdExp(-av)) * uv }
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
             for n in rows {
                 let a = h13 + n * 2 * F, u = a + F, o = act + n * F
                 var j = 0
-                while j < F {
-                    let w = Swift.min(16, F - j)
-                    let av = w == 16 ? load16(a + j) : loadPartial(a + j, w, pad: 0)
-                    let uv = w == 16 ? load16(u + j) : loadPartial(u + j, w, pad: 0)
-                    let r = av / (1 + simdExp(-av)) * uv
-                    if w == 16 { store16(r, o + j) } else { storePartial(r, o + j, w) }
-                    j += 16
+                while j + 16 <= F { store16(kernel(load16(a + j), load16(u + j)), o + j); j += 16 }
+                if j < F {
+                    let w = F - j
+                    storePartial(kernel(loadPartial(a + j, w, pad: 0), loadPartial(u + j, w, pad: 0)), o + j, w)
                 }
             }
         }
@@ -281,26 +284,25 @@ enum Layers {
 
     /// dh13[N, 2F] from dact[N, F]:  d gate = dact·u·σ(a)(1 + a(1 − σ(a))),  d up = dact·silu(a).
     static func swigluBackward(dh13: FPtr, dact: CFPtr, h13: CFPtr, N: Int, F: Int) {
+        @inline(__always) func kernel(_ av: F16, _ uv: F16, _ gv: F16) -> (F16, F16) {
+            let sig = 1 / (1 + simdExp(-av))
+            return (gv * uv * sig * (1 + av * (1 - sig)), gv * av * sig)
+        }
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
             for n in rows {
                 let a = h13 + n * 2 * F, u = a + F, g = dact + n * F
                 let da = dh13 + n * 2 * F, du = da + F
                 var j = 0
-                while j < F {
-                    let w = Swift.min(16, F - j)
-                    let av = w == 16 ? load16(a + j) : loadPartial(a + j, w, pad: 0)
-                    let uv = w == 16 ? load16(u + j) : loadPartial(u + j, w, pad: 0)
-                    let gv = w == 16 ? load16(g + j) : loadPartial(g + j, w, pad: 0)
-                    let sig = 1 / (1 + simdExp(-av))
-                    let silu = av * sig
-                    let dav = gv * uv * sig * (1 + av * (1 - sig))
-                    let duv = gv * silu
-                    if w == 16 {
-                        store16(dav, da + j); store16(duv, du + j)
-                    } else {
-                        storePartial(dav, da + j, w); storePartial(duv, du + j, w)
-                    }
+                while j + 16 <= F {
+                    let (x, y) = kernel(load16(a + j), load16(u + j), load16(g + j))
+                    store16(x, da + j); store16(y, du + j)
                     j += 16
+                }
+                if j < F {
+                    let w = F - j
+                    let (x, y) = kernel(loadPartial(a + j, w, pad: 0), loadPartial(u + j, w, pad: 0),
+                                        loadPartial(g + j, w, pad: 0))
+                    storePartial(x, da + j, w); storePartial(y, du + j, w)
                 }
             }
         }
@@ -316,7 +318,7 @@ enum Layers {
                 let l = logits + n * V
                 var mx = F16(repeating: -.infinity)
                 var j = 0
-                while j + 16 <= V { mx = pointwiseMax(mx, load16(l + j)); j += 16 }
+                while j + 16 <= V { mx = vmax(mx, load16(l + j)); j += 16 }
                 var m = mx.max()
                 while j < V { m = Swift.max(m, l[j]); j += 1 }
                 let mv = F16(repeating: m)

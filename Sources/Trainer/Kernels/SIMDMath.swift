@@ -30,7 +30,10 @@ typealias F16 = SIMD16<Float>
 /// exponent bits). Relative error ≲ 2 ulp on [−87, 88]; inputs are clamped to that range, so
 /// exp(−∞) returns ≈ 1.6e−38 instead of 0 (harmless after max-subtraction in softmax).
 @inline(__always) func simdExp(_ x: F16) -> F16 {
-    let x = x.clamped(lowerBound: F16(repeating: -87.0), upperBound: F16(repeating: 88.0))
+    // (`clamped`/`pointwiseMax` go lane by lane through memory; compare-and-blend vectorises.)
+    let lo = F16(repeating: -87.0), hi = F16(repeating: 88.0)
+    var x = x.replacing(with: lo, where: x .< lo)
+    x = x.replacing(with: hi, where: hi .< x)
     // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: the integer lands in the low
     // mantissa bits of t.
     let magic: Float = 12_582_912
@@ -49,6 +52,9 @@ typealias F16 = SIMD16<Float>
     let bits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &<< 23) &+ Int32(127 << 23)
     return p * unsafeBitCast(bits, to: F16.self)
 }
+
+/// Lane-wise maximum (NaN-oblivious), as one compare and blend.
+@inline(__always) func vmax(_ a: F16, _ b: F16) -> F16 { a.replacing(with: b, where: a .< b) }
 
 /// Scalar eˣ through the same 16-lane code, so tails of rows match their bodies exactly.
 @inline(__always) func scalarExp(_ x: Float) -> Float { simdExp(F16(repeating: x))[0] }
