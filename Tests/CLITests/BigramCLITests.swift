@@ -93,10 +93,10 @@ struct BigramCLITests {
         let cases: [([String], String)] = [
             (["bigram", "generate", "--vocab", "4", "--mix", "uniform-5", "--out", dir.path], "k = 5 is not allowed"),
             (["bigram", "generate", "--vocab", "4", "--mix", "dirichlet--1", "--out", dir.path], "entropy -1.0 is not allowed"),
-            (["bigram", "train", "--vocab", "4", "--model", "factorized", "--width", "0", "--steps", "10", "--peak", "1",
+            (["bigram", "train", "--vocab", "4", "--mix", "deterministic", "--model", "factorized", "--width", "0", "--steps", "10", "--peak", "1",
               "--out", out], "d = 0 is not allowed"),
             (["bigram", "train", "--corpus", empty.path, "--steps", "10", "--peak", "1", "--out", out], "is empty"),
-            (["bigram", "train", "--vocab", "4", "--optimizer", "lion", "--steps", "10", "--peak", "1", "--out", out], "lion"),
+            (["bigram", "train", "--vocab", "4", "--mix", "deterministic", "--optimizer", "lion", "--steps", "10", "--peak", "1", "--out", out], "lion"),
         ]
         for (args, message) in cases {
             let r = try RiverCLI.run(args)
