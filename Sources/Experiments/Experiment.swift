@@ -47,4 +47,7 @@ public let allExperiments: [any Experiment.Type] = [
     LossSplitExperiment.self,
     HillLossVsLRExperiment.self,
     RiverProgressExperiment.self,
+    TrainerWSDBranchesExperiment.self,
+    TrainerSchedulesExperiment.self,
+    TrainerBudgetTableExperiment.self,
 ]

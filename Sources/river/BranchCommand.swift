@@ -38,6 +38,12 @@ struct BranchCommand: ParsableCommand {
     func run() throws {
         let parentDir = URL(fileURLWithPath: from)
         let parent = try RunConfig.load(parentDir.appendingPathComponent("config.json"))
+        let checkpoints = parentDir.appendingPathComponent("checkpoints")
+        if !FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent(Checkpoint.fileName(step: step)).path) {
+            let have = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [])
+                .compactMap(Checkpoint.step(fromFileName:)).sorted().map(String.init).joined(separator: ", ")
+            throw ValidationError("parent run \(from) has no checkpoint at step \(step) (it has: \(have.isEmpty ? "none" : have))")
+        }
         var cfg = parent
         let budget = self.budget ?? (decay <= 1 ? Int((Double(step) / (1 - decay)).rounded()) : step + Int(decay))
         guard budget > step else { throw ValidationError("budget \(budget) must be larger than the fork step \(step)") }

@@ -48,7 +48,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Clip the gradient to this Euclidean norm (PyTorch `clip_grad_norm_`); 0 disables clipping.
     public var gradClip: Double = 1.0
     /// The learning-rate schedule; its `steps` is the run's length.
-    public var schedule: ScheduleSpec = ScheduleSpec(kind: .cosine, steps: 2000, peak: 1e-3, warmup: 100)
+    public var schedule: ScheduleSpec = ScheduleSpec(kind: .cosine, steps: 2000, peak: 1e-3, warmup: 0.05)
     /// Sequences per step (each `model.contextLength` tokens).
     public var batchSize: Int = 16
     /// Seed of the parameter initialisation.
