@@ -160,22 +160,27 @@ public struct SimulationResult: Sendable {
     public var divergence: Divergence?
 }
 
-/// Running mean and M2 (Welford), merged with Chan et al.'s formula.
+/// Running moments as shifted sums (no division per sample: the shift is the first sample, so the
+/// sums stay well conditioned), merged across chunks with Chan et al.'s formula.
 struct Moments {
-    var n = 0.0, mean = 0.0, m2 = 0.0
-    mutating func add(_ x: Double) {
+    var n = 0.0, shift = 0.0, s1 = 0.0, s2 = 0.0
+    @inline(__always) mutating func add(_ x: Double) {
+        if n == 0 { shift = x }
+        let d = x - shift
+        s1 += d
+        s2 += d * d
         n += 1
-        let d = x - mean
-        mean += d / n
-        m2 += d * (x - mean)
     }
+    var mean: Double { n > 0 ? shift + s1 / n : 0 }
+    var m2: Double { n > 0 ? max(s2 - s1 * s1 / n, 0) : 0 }
     mutating func merge(_ o: Moments) {
         if o.n == 0 { return }
         if n == 0 { self = o; return }
         let total = n + o.n, d = o.mean - mean
-        mean += d * o.n / total
-        m2 += o.m2 + d * d * n * o.n / total
-        n = total
+        let newMean = mean + d * o.n / total
+        let newM2 = m2 + o.m2 + d * d * n * o.n / total
+        // Re-express as shifted sums around the new mean.
+        n = total; shift = newMean; s1 = 0; s2 = newM2
     }
     var std: Double { n > 1 ? (m2 / (n - 1)).squareRoot() : 0 }
 }
@@ -225,7 +230,16 @@ public enum Simulation {
 
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let out = outputs[c]
-            out.moments = Array(repeating: Array(repeating: Moments(), count: records.count), count: metrics.count)
+            // Local state (not the class's properties) in the hot loop: no dynamic exclusivity checks.
+            let recordCount = records.count
+            var moments = [Moments](repeating: Moments(), count: metrics.count * recordCount)
+            var divergences: [Divergence] = []
+            var paths: [Int: [[Double]]] = [:]
+            defer {
+                out.moments = (0..<metrics.count).map { Array(moments[($0 * recordCount)..<(($0 + 1) * recordCount)]) }
+                out.divergences = divergences
+                out.paths = paths
+            }
             let lo = c * config.seeds / chunks, hi = (c + 1) * config.seeds / chunks
             var w = start, g = [Double](repeating: 0, count: d)
             for s in lo..<hi {
@@ -247,8 +261,8 @@ public enum Simulation {
                     var ok = true
                     for i in 0..<d where !(abs(w[i]) <= config.divergenceLimit) { ok = false }
                     if ok && next < records.count && records[next] == t {
-                        let loss = config.landscape.value(at: w)
                         var split = config.landscape.analyticSplit(at: w)
+                        let loss = split?.loss ?? config.landscape.value(at: w)
                         if split == nil, let tracer, loss.isFinite {
                             do {
                                 split = try tracer.split(at: w, guess: guess)
@@ -266,7 +280,7 @@ public enum Simulation {
                             case .riverCoordinate: v = sp.riverCoordinate
                             case .topEigenvalue: v = (try? config.landscape.hessianEigenvalues(at: w).last) ?? .nan
                             }
-                            out.moments[m][next].add(v)
+                            moments[m * recordCount + next].add(v)
                         }
                         if keep { path.append(w) }
                         next += 1
@@ -275,12 +289,12 @@ public enum Simulation {
                         }
                     }
                     if !ok {
-                        out.divergences.append(Divergence(seed: s, step: t, lr: lrs[t], topCurvature: topCurvature,
+                        divergences.append(Divergence(seed: s, step: t, lr: lrs[t], topCurvature: topCurvature,
                                                           optimizer: config.optimizer, momentum: config.hyperparameters.momentum))
                         break stepping
                     }
                 }
-                if keep { out.paths[s] = path }
+                if keep { paths[s] = path }
                 if out.error != nil { return }
             }
         }
