@@ -149,6 +149,7 @@ struct DebugModelBench: ParsableCommand {
     @Option(help: "OpenBLAS threads (the kernels use all cores).") var threads: Int = 2
     @Option(help: "Seed for parameters and tokens.") var seed: UInt64 = 0
     @Flag(help: "Also measure the sgemm peak (n = 2048) and report MFU.") var peak = false
+    @Flag(help: "Report seconds per step spent in each kind of kernel.") var profile = false
 
     func run() throws {
         let config = try shape.load()
@@ -163,6 +164,7 @@ struct DebugModelBench: ParsableCommand {
         var times: [Double] = []
         var lastLoss: Float = 0
         var phase = [Double](repeating: 0, count: 3)
+        model.profiling = profile
         for step in 0..<(warmup + steps) {
             let start = (step % 8) * batch * T
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -176,6 +178,7 @@ struct DebugModelBench: ParsableCommand {
             GradientClipping.clip(model.gradients, maxNorm: 1)
             optimizer.update(model.parameters, gradient: UnsafeBufferPointer(model.gradients), lr: 1e-3, groups: groups)
             let t3 = DispatchTime.now().uptimeNanoseconds
+            if step + 1 == warmup { model.resetProfile() }
             if step >= warmup {
                 times.append(Double(t3 - t0) / 1e9)
                 phase[0] += Double(t1 - t0) / 1e9; phase[1] += Double(t2 - t1) / 1e9; phase[2] += Double(t3 - t2) / 1e9
@@ -194,6 +197,9 @@ struct DebugModelBench: ParsableCommand {
             "optimizer_s": phase[2] / Double(steps),
             "flops_per_token": flops, "gflops": tokensPerSecond * flops / 1e9, "final_loss": Double(lastLoss),
         ]
+        if profile {
+            for p in Transformer.Phase.allCases { result["phase_\(p)_s"] = model.phaseSeconds[p.rawValue] / Double(steps) }
+        }
         if peak {
             let g = sgemmPeak(n: 2048, threads: threads)
             result["sgemm_peak_gflops"] = g

@@ -130,3 +130,37 @@ def test_adamw_trajectory_matches_torch(river, tmp_path, steps, clip):
         moved_torch = p.detach().double() - start[n].double()
         err = float((moved_swift - moved_torch).norm() / moved_torch.norm().clamp_min(1e-30))
         assert err < 1e-3, f"{n}: displacement after {steps} AdamW steps off by {err} (L2-relative)"
+
+
+def test_run_checkpoint_loads_unchanged_and_matches(river, tmp_path):
+    """`river train` writes a safetensors checkpoint; torch rebuilds the model from the run's config.json
+    alone, loads the checkpoint's tensors under their own names, and matches Swift's logits (1e-5) and
+    every gradient (1e-4) on a fixed batch starting from those trained parameters."""
+    rng = np.random.default_rng(2)
+    words = "the king and queen of a land far away said to all that love is more than gold".split()
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(" ".join(rng.choice(words, 20000)))
+    model_cfg = CONFIGS["untied"]
+    run_cfg = {"model": model_cfg, "data": {"corpus": str(corpus)}, "batchSize": 3,
+               "schedule": {"kind": "constant", "steps": 3, "peak": 0.003}, "evalEvery": 0, "evalWindows": 2}
+    (tmp_path / "run.json").write_text(json.dumps(run_cfg))
+    run = tmp_path / "run"
+    river("train", "--out", run, "--config", tmp_path / "run.json", "--steps", 3, "--quiet", check=True)
+    ckpt = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
+    cfg = json.loads((run / "config.json").read_text())["model"]
+    model = Llama(cfg)
+    state = load_file(str(ckpt))
+    model.load_state_dict({k: v for k, v in state.items() if k in model.state_dict()}, strict=True)
+
+    data = rng.integers(0, cfg["vocabSize"], size=(B, T + 1))
+    (tmp_path / "batch.json").write_text(json.dumps({"tokens": data[:, :-1].tolist(), "targets": data[:, 1:].tolist()}))
+    (tmp_path / "model.json").write_text(json.dumps(cfg))
+    out = tmp_path / "out.safetensors"
+    river("debug-model", "grad", "--config", tmp_path / "model.json", "--parameters", ckpt,
+          "--batch", tmp_path / "batch.json", "--out", out, check=True)
+    swift = load_file(str(out))
+    logits, loss = model(torch.from_numpy(data[:, :-1]), torch.from_numpy(data[:, 1:]))
+    loss.backward()
+    assert rel_err(swift["logits"], logits.detach()) < 1e-5
+    bad = {n: e for n, p in model.named_parameters() if not (e := rel_err(swift["grad." + n], p.grad)) < 1e-4}
+    assert not bad, f"gradients from the checkpoint off by more than 1e-4: {bad}"

@@ -36,6 +36,25 @@ public final class Transformer {
     public private(set) var lastSequenceLength = 0
     private var hasTargets = false
 
+    /// When true, ``phaseSeconds`` accumulates wall time per kind of kernel (for benchmarks).
+    public var profiling = false
+    /// Seconds spent per ``Phase`` since the last reset (only while ``profiling``).
+    public private(set) var phaseSeconds = [Double](repeating: 0, count: Phase.allCases.count)
+
+    /// Kinds of kernel, for profiling.
+    public enum Phase: Int, CaseIterable, Sendable {
+        case gemm, attention, norm, rope, swiglu, crossEntropy, embedding, other
+    }
+
+    public func resetProfile() { for i in phaseSeconds.indices { phaseSeconds[i] = 0 } }
+
+    @inline(__always) private func time(_ phase: Phase, _ body: () -> Void) {
+        guard profiling else { return body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        phaseSeconds[phase.rawValue] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+
     /// Total parameter count for a config (no allocation).
     public static func parameterCount(for config: TransformerConfig) -> Int { ParameterLayout(config).count }
 
@@ -104,26 +123,26 @@ public final class Transformer {
         let P = parameters.baseAddress!
         let a = act
 
-        Layers.embeddingForward(out: a.resid(0), tokens: a.tokens, wte: P + layout.embedding, N: N, C: C)
+        time(.embedding) { Layers.embeddingForward(out: a.resid(0), tokens: a.tokens, wte: P + layout.embedding, N: N, C: C) }
         for l in 0..<c.layers {
             let o = layout.layers[l]
             let x = a.resid(l), mid = a.residMid(l), qkv = a.qkv(l), h13 = a.h13(l)
-            Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps)
-            Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C)
-            Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1)
-            Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H)
-            mid.update(from: x, count: N * C)
-            Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1)
-            Layers.rmsnormForward(out: a.norm2(l), rstd: a.rstd2(l), x: mid, weight: P + o.ffnNorm, N: N, C: C, eps: eps)
-            Layers.linearForward(out: h13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F)
-            Layers.swigluForward(act: a.mlpAct(l), h13: h13, N: N, F: F)
+            time(.norm) { Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps) }
+            time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C) }
+            time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
+            time(.attention) { Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H) }
+            time(.other) { mid.update(from: x, count: N * C) }
+            time(.gemm) { Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1) }
+            time(.norm) { Layers.rmsnormForward(out: a.norm2(l), rstd: a.rstd2(l), x: mid, weight: P + o.ffnNorm, N: N, C: C, eps: eps) }
+            time(.gemm) { Layers.linearForward(out: h13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F) }
+            time(.swiglu) { Layers.swigluForward(act: a.mlpAct(l), h13: h13, N: N, F: F) }
             let next = a.resid(l + 1)
-            next.update(from: mid, count: N * C)
-            Layers.linearForward(out: next, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C, beta: 1)
+            time(.other) { next.update(from: mid, count: N * C) }
+            time(.gemm) { Layers.linearForward(out: next, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C, beta: 1) }
         }
-        Layers.rmsnormForward(out: a.normF, rstd: a.rstdF, x: a.resid(c.layers), weight: P + layout.finalNorm,
-                              N: N, C: C, eps: eps)
-        Layers.linearForward(out: a.logits, x: a.normF, w: P + layout.output, N: N, IC: C, OC: V)
+        time(.norm) { Layers.rmsnormForward(out: a.normF, rstd: a.rstdF, x: a.resid(c.layers), weight: P + layout.finalNorm,
+                                  N: N, C: C, eps: eps) }
+        time(.gemm) { Layers.linearForward(out: a.logits, x: a.normF, w: P + layout.output, N: N, IC: C, OC: V) }
 
         lastBatch = B
         lastSequenceLength = T
@@ -136,7 +155,7 @@ public final class Transformer {
         }
         a.targets.update(from: targets.baseAddress!, count: N)
         hasTargets = true
-        Layers.crossEntropyForward(losses: a.losses, lse: a.lse, logits: a.logits, targets: a.targets, N: N, V: V)
+        time(.crossEntropy) { Layers.crossEntropyForward(losses: a.losses, lse: a.lse, logits: a.logits, targets: a.targets, N: N, V: V) }
         var sum = 0.0
         for n in 0..<N { sum += Double(a.losses[n]) }
         return Float(sum / Double(N))
@@ -153,34 +172,34 @@ public final class Transformer {
         let C = c.width, F = c.mlpHidden, V = c.vocabSize, H = c.heads, D = c.headSize
         let P = parameters.baseAddress!, G = gradients.baseAddress!
         let a = act
-        gradients.update(repeating: 0)
+        time(.other) { gradients.update(repeating: 0) }
 
-        Layers.crossEntropyBackward(dlogits: a.dlogits, logits: a.logits, lse: a.lse, targets: a.targets,
-                                    N: N, V: V, scale: 1 / Float(N))
+        time(.crossEntropy) { Layers.crossEntropyBackward(dlogits: a.dlogits, logits: a.logits, lse: a.lse, targets: a.targets,
+                                        N: N, V: V, scale: 1 / Float(N)) }
         // dnormF = dlogits · W_out ; dW_out += dlogitsᵀ · normF
-        Layers.linearBackward(dx: a.dtmp, dw: G + layout.output, dy: a.dlogits, x: a.normF, w: P + layout.output,
-                              N: N, IC: C, OC: V)
+        time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + layout.output, dy: a.dlogits, x: a.normF, w: P + layout.output,
+                                  N: N, IC: C, OC: V) }
         a.dresid.update(repeating: 0, count: N * C)
-        Layers.rmsnormBackward(dx: a.dresid, dweight: G + layout.finalNorm, dy: a.dtmp, x: a.resid(c.layers),
-                               weight: P + layout.finalNorm, rstd: a.rstdF, N: N, C: C, scratch: a.normScratch)
+        time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + layout.finalNorm, dy: a.dtmp, x: a.resid(c.layers),
+                                   weight: P + layout.finalNorm, rstd: a.rstdF, N: N, C: C, scratch: a.normScratch) }
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let o = layout.layers[l]
             // MLP: x_{l+1} = mid + act · w2ᵀ
-            Layers.linearBackward(dx: a.dact, dw: G + o.w2, dy: a.dresid, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C)
-            Layers.swigluBackward(dh13: a.dh13, dact: a.dact, h13: a.h13(l), N: N, F: F)
-            Layers.linearBackward(dx: a.dtmp, dw: G + o.w13, dy: a.dh13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F)
-            Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.ffnNorm, dy: a.dtmp, x: a.residMid(l),
-                                   weight: P + o.ffnNorm, rstd: a.rstd2(l), N: N, C: C, scratch: a.normScratch)
+            time(.gemm) { Layers.linearBackward(dx: a.dact, dw: G + o.w2, dy: a.dresid, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C) }
+            time(.swiglu) { Layers.swigluBackward(dh13: a.dh13, dact: a.dact, h13: a.h13(l), N: N, F: F) }
+            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.w13, dy: a.dh13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F) }
+            time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.ffnNorm, dy: a.dtmp, x: a.residMid(l),
+                                       weight: P + o.ffnNorm, rstd: a.rstd2(l), N: N, C: C, scratch: a.normScratch) }
             // Attention: mid = x_l + attOut · woᵀ
-            Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C)
-            Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
-                                     B: B, T: T, C: C, H: H)
-            Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1)
-            Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C)
-            Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),
-                                   weight: P + o.attentionNorm, rstd: a.rstd1(l), N: N, C: C, scratch: a.normScratch)
+            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C) }
+            time(.attention) { Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+                                         B: B, T: T, C: C, H: H) }
+            time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
+            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C) }
+            time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),
+                                       weight: P + o.attentionNorm, rstd: a.rstd1(l), N: N, C: C, scratch: a.normScratch) }
         }
-        Layers.embeddingBackward(dwte: G + layout.embedding, dout: a.dresid, tokens: a.tokens, N: N, C: C)
+        time(.embedding) { Layers.embeddingBackward(dwte: G + layout.embedding, dout: a.dresid, tokens: a.tokens, N: N, C: C) }
     }
 
     // MARK: outputs
