@@ -181,7 +181,7 @@ struct SpectrumLandscapeOptions: ParsableArguments {
     @Option(help: "The point: d comma-separated coordinates x,y1,...")
     var at: String?
 
-    @Option(help: "The point on the river with river coordinate X (the default, X = 0).")
+    @Option(help: "The point on the river with river coordinate X (the default, X = 0), found by the river tracer.")
     var onRiver: Double?
 
     func validate() throws {
@@ -216,11 +216,17 @@ struct SpectrumLandscapeOptions: ParsableArguments {
             }
             return (l, w.map { $0! })
         }
+        // The river of the definition (RiverTracer relaxes the hill coordinates at x), started from the
+        // closed-form point where there is one (for the curved valley that is the floor, slightly off).
         let x = onRiver ?? 0
-        guard x.isFinite, let w = l.analyticRiverPoint(x: x) else {
-            throw ValidationError("--on-river \(x): \(name) has no closed-form river point here; give the point with --at")
+        guard x.isFinite else { throw ValidationError("--on-river \(x) is not allowed: need a finite number") }
+        let analytic = l.analyticRiverPoint(x: x)
+        do {
+            return (l, try RiverTracer(l).riverPoint(x: x, guess: analytic))
+        } catch {
+            if let analytic { return (l, analytic) }
+            throw ValidationError("--on-river \(x): no river point found for \(name) (\(error)); give the point with --at")
         }
-        return (l, w)
     }
 
     /// The Hessian at the chosen point: dense (analytic `hessian(at:)`) or as an HVP operator.

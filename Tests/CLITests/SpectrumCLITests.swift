@@ -61,6 +61,18 @@ import Testing
         for (v, e) in zip(values, [4.0, 4, 4, 4, 0]) { #expect(abs(v - e) < 1e-12) }
     }
 
+    /// Power river ℓ = A(1+x)^(−α) on the river at x = 1: eigenvalues λ (×3) and ℓ''(1) = Aα(α+1)·2^(−α−2).
+    @Test func powerRiverCurvatureClosedForm() throws {
+        let r = try RiverCLI.run(["spectrum", "--landscape", "straight-valley", "--dim", "4", "--hill-curvature", "10",
+                                  "--river-profile", "power", "--power-amplitude", "2", "--power-exponent", "0.5",
+                                  "--on-river", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let values = RiverCLI.parseCSV(r.stdout).rows.map { $0[1] }
+        let riverCurvature = 2 * 0.5 * 1.5 * pow(2, -2.5)
+        #expect(values.count == 4)
+        for (v, e) in zip(values, [10, 10, 10, riverCurvature]) { #expect(abs(v - e) < 1e-9 * max(1, e)) }
+    }
+
     /// Off the river of a curved valley: Lanczos on the HVP equals dsyevd on the dense Hessian (1e-10).
     @Test func curvedValleyLanczosMatchesDense() throws {
         let common = ["spectrum", "--landscape", "curved-valley", "--dim", "4", "--at", "0.2,0.1,-0.3,0.4"]
