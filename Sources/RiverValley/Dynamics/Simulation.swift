@@ -135,11 +135,14 @@ public struct Divergence: Sendable, Equatable, CustomStringConvertible {
         if let c = topCurvature {
             s += "; lr × largest Hessian eigenvalue = \(lr) × \(c) = \(lr * c)"
             if let limit = stabilityLimit {
-                s += lr * c > limit ? ", above the stability limit \(limit)" : " (limit \(limit))"
-                s += "; use a peak lr below \(limit / c)"
+                if lr * c > limit {
+                    s += ", above the stability limit \(limit); use a peak lr below \(limit / c)"
+                } else {
+                    s += " (within the stability limit \(limit))"
+                }
             }
         }
-        return s
+        return s + "; the iterate left the finite region (|w| > limit or a non-finite loss, e.g. x ≤ −1 on a power river)"
     }
 }
 
