@@ -26,9 +26,11 @@ enum TrainerSweep {
                          convention: .cumulative, shape: .inv, minRatio: 0.1, peak: 2e-3, warmupSteps: 50)
     }
 
-    /// Runs (or resumes) the sweep under `outputDirectory/trainer-sweep-{quick,full}` and returns it.
+    /// Runs (or resumes) the sweep under `OUT/trainer-sweep-{quick,full}-seed<S>` and returns it.
     static func ensure(_ settings: ExperimentSettings) throws -> Sweep {
-        let dir = try settings.file("trainer-sweep-" + (settings.quick ? "quick" : "full"))
+        // The three trainer experiments share one sweep: it lives next to their folders (OUT/trainer-sweep-*).
+        let dir = settings.outputDirectory.deletingLastPathComponent()
+            .appendingPathComponent("trainer-sweep-" + (settings.quick ? "quick" : "full") + "-seed\(settings.seed)")
         let sweep = Sweep(directory: dir, spec: spec(quick: settings.quick, seed: settings.seed))
         try sweep.run(log: { FileHandle.standardError.write(Data("trainer sweep: \($0)\n".utf8)) })
         return sweep
