@@ -150,12 +150,14 @@ struct DebugModelBench: ParsableCommand {
     @Option(help: "Seed for parameters and tokens.") var seed: UInt64 = 0
     @Flag(help: "Also measure the sgemm peak (n = 2048) and report MFU.") var peak = false
     @Flag(help: "Report seconds per step spent in each kind of kernel.") var profile = false
+    @Flag(help: "Print GFLOP/s of each GEMM shape of a training step instead.") var gemms = false
 
     func run() throws {
         let config = try shape.load()
         guard batch >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--batch and --steps must be ≥ 1, --warmup ≥ 0") }
         BLAS.setThreads(threads)
         let T = config.contextLength
+        if gemms { return gemmShapes(config, N: batch * T) }
         let model = Transformer(config: config, batchSize: batch, seed: seed)
         let rng = RandomSource(seed: seed &+ 1)
         let pool = (0..<(batch * T * 8 + 1)).map { _ in Int32(rng.int(below: config.vocabSize)) }
@@ -207,6 +209,31 @@ struct DebugModelBench: ParsableCommand {
         }
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// GFLOP/s (best of 5) of the linear layers' GEMMs: forward x·Wᵀ, backward dW += dyᵀ·x and dx = dy·W.
+    func gemmShapes(_ c: TransformerConfig, N: Int) {
+        let C = c.width, F = c.mlpHidden
+        let shapes: [(String, Int, Int)] = [("qkv", C, 3 * C), ("wo", C, C), ("w13", C, 2 * F), ("w2", F, C),
+                                            ("output", C, c.vocabSize)]
+        for (name, IC, OC) in shapes {
+            let x = [Float](repeating: 0.01, count: N * IC), w = [Float](repeating: 0.02, count: OC * IC)
+            var y = [Float](repeating: 0, count: N * OC), dw = w, dx = x
+            func best(_ body: () -> Void) -> Double {
+                var b = Double.infinity
+                for _ in 0..<5 {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    body()
+                    b = min(b, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                }
+                return 2 * Double(N * IC * OC) / b / 1e9
+            }
+            let f = best { BLAS.sgemm(transA: false, transB: true, m: N, n: OC, k: IC, alpha: 1, a: x, lda: IC, b: w, ldb: IC, beta: 0, c: &y, ldc: OC) }
+            let gw = best { BLAS.sgemm(transA: true, transB: false, m: OC, n: IC, k: N, alpha: 1, a: y, lda: OC, b: x, ldb: IC, beta: 1, c: &dw, ldc: IC) }
+            let gx = best { BLAS.sgemm(transA: false, transB: false, m: N, n: IC, k: OC, alpha: 1, a: y, lda: OC, b: w, ldb: IC, beta: 0, c: &dx, ldc: IC) }
+            print("\(name) [\(N)x\(IC)]·[\(OC)x\(IC)]ᵀ: forward \(Int(f)), dW \(Int(gw)), dx \(Int(gx)) GFLOP/s")
+        }
+        print("peak n=2048: \(Int(sgemmPeak(n: 2048, threads: threads))) GFLOP/s")
     }
 
     /// Best of 5 n×n×n sgemm timings, in GFLOP/s.
