@@ -50,6 +50,9 @@ struct SpectrumCommand: ParsableCommand {
     @Option(help: "Write the random matrix as raw little-endian float64, row-major (numpy.fromfile(...).reshape(N, N)).")
     var writeMatrix: String?
 
+    @Option(name: .customLong("repeat"), help: "Run the computation this many times and report each time (the first run in a process pays page faults and thread start-up; benchmarks take a warm one).")
+    var repeats: Int = 1
+
     @Flag(help: "Print JSON (with the timing) instead of CSV.")
     var json = false
 
@@ -64,6 +67,7 @@ struct SpectrumCommand: ParsableCommand {
         }
         if let k = top, k < 1 { throw ValidationError("--top \(k) is not allowed: need an integer >= 1") }
         if iterations < 1 { throw ValidationError("--iterations \(iterations) is not allowed: need an integer >= 1") }
+        if repeats < 1 { throw ValidationError("--repeat \(repeats) is not allowed: need an integer >= 1") }
         if runs < 1 { throw ValidationError("--runs \(runs) is not allowed: need an integer >= 1") }
         if gridPoints < 2 { throw ValidationError("--grid-points \(gridPoints) is not allowed: need an integer >= 2") }
         if bottom && method != .lanczos { throw ValidationError("--bottom needs --method lanczos (got \(method.rawValue))") }
@@ -87,11 +91,16 @@ struct SpectrumCommand: ParsableCommand {
             source = name
             op = hessian
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let result = try compute(op)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        FileHandle.standardError.write(Data("\(method.rawValue) spectrum of \(source): \(String(format: "%.4f", seconds)) s\n".utf8))
-        print(json ? try result.json(source: source, method: method.rawValue, seconds: seconds) : result.csv, terminator: "")
+        var result: SpectrumOutput? = nil
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            result = try compute(op)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let shown = times.map { String(format: "%.4f", $0) }.joined(separator: ", ")
+        FileHandle.standardError.write(Data("\(method.rawValue) spectrum of \(source): \(shown) s\n".utf8))
+        print(json ? try result!.json(source: source, method: method.rawValue, times: times) : result!.csv, terminator: "")
     }
 
     /// The computation that is timed.
@@ -129,18 +138,19 @@ enum SpectrumOutput {
         }
     }
 
-    func json(source: String, method: String, seconds: Double) throws -> String {
+    /// `seconds` is the last run's time, `times` every run's.
+    func json(source: String, method: String, times: [Double]) throws -> String {
         struct Payload: Encodable {
-            let source: String, method: String, seconds: Double, openblasCore: String
+            let source: String, method: String, seconds: Double, times: [Double], openblasCore: String
             let eigenvalues: [Double]?, residuals: [Double]?, grid: [Double]?, density: [Double]?
         }
         let p: Payload
         switch self {
         case let .eigenvalues(v, r):
-            p = Payload(source: source, method: method, seconds: seconds, openblasCore: BLAS.coreName,
+            p = Payload(source: source, method: method, seconds: times.last!, times: times, openblasCore: BLAS.coreName,
                         eigenvalues: v, residuals: r, grid: nil, density: nil)
         case let .density(g, d):
-            p = Payload(source: source, method: method, seconds: seconds, openblasCore: BLAS.coreName,
+            p = Payload(source: source, method: method, seconds: times.last!, times: times, openblasCore: BLAS.coreName,
                         eigenvalues: nil, residuals: nil, grid: g, density: d)
         }
         let enc = JSONEncoder()
