@@ -47,9 +47,22 @@ public struct Matrix: Equatable, Sendable {
     /// Column j as an array.
     public func column(_ j: Int) -> [Double] { (0..<rows).map { data[$0 * cols + j] } }
 
+    /// Aᵀ, copied in 32×32 tiles so both the reads and the writes stay in cache (a naive loop strides a
+    /// whole row per element: ~5× slower at n = 2000, which showed in the dsyevd benchmark).
     public var transposed: Matrix {
         var t = Matrix(rows: cols, cols: rows)
-        for i in 0..<rows { for j in 0..<cols { t.data[j * rows + i] = data[i * cols + j] } }
+        let r = rows, c = cols, tile = 32
+        data.withUnsafeBufferPointer { src in
+            t.data.withUnsafeMutableBufferPointer { dst in
+                for i0 in stride(from: 0, to: r, by: tile) {
+                    for j0 in stride(from: 0, to: c, by: tile) {
+                        for i in i0..<min(i0 + tile, r) {
+                            for j in j0..<min(j0 + tile, c) { dst[j * r + i] = src[i * c + j] }
+                        }
+                    }
+                }
+            }
+        }
         return t
     }
 
