@@ -12,7 +12,15 @@ import pytest
 import torch
 from safetensors.numpy import save_file
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """Float64 references in this module only; restored so other test modules keep torch's float32 default."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def language(rng, v):
