@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs one benchmark against its peer in the same run and prints the ratio:
+#   Benchmarks/run.sh spectrum_vs_numpy [--n 2000 --repeats 7]
+#   Benchmarks/run.sh simulate_vs_numpy [--seeds 256 --steps 2000]
+#   Benchmarks/run.sh train_vs_torch    [--steps 8 --rounds 3]
+#   Benchmarks/run.sh bigram_hessian_vs_torch
+# Builds the release `river` (the same build as the set-up script; SCRATCH=.build-x picks another
+# folder), sets the OpenBLAS core type for both sides (platform.md), then runs Benchmarks/NAME.py.
+# Run on an idle machine: both sides use 2 threads and timings under load mean nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name="${1:?usage: Benchmarks/run.sh NAME [args] (NAME: $(cd Benchmarks && ls *.py | sed 's/\.py$//' | tr '\n' ' '))}"
+shift
+[ -f "Benchmarks/$name.py" ] || { echo "no benchmark Benchmarks/$name.py" >&2; exit 2; }
+source scripts/env.sh
+SCRATCH="${SCRATCH:-.build}"
+quiet_build swift build -c release -Xswiftc -enable-testing --scratch-path "$SCRATCH" --product river >&2
+export RIVER_BIN="$SCRATCH/release/river"
+exec "${PYTHON:-.venv/bin/python}" "Benchmarks/$name.py" "$@"
