@@ -46,12 +46,11 @@ enum BigramSetup {
 
     /// Runs `f` over `items` on both cores (OpenBLAS single-threaded meanwhile), keeping the order.
     static func parallelMap<X: Sendable, T: Sendable>(_ items: [X], _ f: @Sendable (X) throws -> T) throws -> [T] {
-        let threads = BLAS.threads
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(threads) }
         let box = ResultBox<T>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: items.count) { i in
-            box.set(i, Result { try f(items[i]) })
+        BLAS.withSingleThread {
+            DispatchQueue.concurrentPerform(iterations: items.count) { i in
+                box.set(i, Result { try f(items[i]) })
+            }
         }
         return try box.values()
     }

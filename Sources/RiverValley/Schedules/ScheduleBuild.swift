@@ -67,7 +67,6 @@ extension ScheduleSpec {
     /// The segments of the schedule in step order (native conventions; see `Schedule`).
     func segments() throws -> [Segment] {
         let points = try cyclePoints(steps: steps, ends: cycles, count: cycleCount)
-        let floor = minRatio * peak
         var segments: [Segment] = []
         var previousEnd = 0.0
         for (i, (start, end)) in zip(points, points.dropFirst()).enumerated() {
@@ -105,7 +104,6 @@ extension ScheduleSpec {
             } else {
                 previousEnd = peak
             }
-            _ = floor
         }
         return segments
     }

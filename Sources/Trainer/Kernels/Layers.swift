@@ -148,7 +148,7 @@ enum Layers {
     static func attentionForward(attOut: FPtr, probs: FPtr, qkv: CFPtr, B: Int, T: Int, C: Int, H: Int) {
         let D = C / H
         let scale = 1 / Float(D).squareRoot()
-        withSingleThreadedBLAS {
+        BLAS.withSingleThread {
             Parallel.chunks(B * H) { _, tasks in
                 for task in tasks {
                     let b = task / H, h = task % H
@@ -179,7 +179,7 @@ enum Layers {
                                   B: Int, T: Int, C: Int, H: Int) {
         let D = C / H
         let scale = 1 / Float(D).squareRoot()
-        withSingleThreadedBLAS {
+        BLAS.withSingleThread {
             Parallel.chunks(B * H) { _, tasks in
                 for task in tasks {
                     let b = task / H, h = task % H
@@ -216,13 +216,6 @@ enum Layers {
         }
     }
 
-    /// Runs `body` with OpenBLAS on one thread (the caller parallelises), then restores the count.
-    @inline(__always) static func withSingleThreadedBLAS(_ body: () -> Void) {
-        let n = BLAS.threads
-        if n > 1 { BLAS.setThreads(1) }
-        body()
-        if n > 1 { BLAS.setThreads(n) }
-    }
 
     /// In place: s[0..<n] ← softmax(s[0..<n]). The row may be padded up to `capacity` ≥ n floats:
     /// lanes n..<roundUp16(n) are then overwritten with ≈1e−38 (callers zero them afterwards).
