@@ -120,7 +120,7 @@ public struct LevanterScheduleConfig: Sendable, Equatable {
         let spec = ScheduleSpec(kind: .wsds, steps: total, peak: peak, warmup: warmup, decay: decay,
                                 shape: lrSchedule == "cosine" ? .cosine : lrSchedule == "linear" ? .linear : .inv,
                                 minRatio: r, cycles: Array(points.dropFirst().dropLast()), rewarmup: rewarmup)
-        return Schedule(spec: spec, segments: segments, flavor: .levanter)
+        return Schedule(spec: spec, segments: segments)
     }
 
     func levanterCyclePoints(_ total: Int) throws -> [Int] {

@@ -55,16 +55,12 @@ extension DecayShape {
 /// Internally a list of segments (ramp → constant → decay, per cycle), evaluated like optax's
 /// `join_schedules`: the segment containing the step is evaluated at step − segment start.
 public struct Schedule: Sendable {
-    enum Flavor: Sendable { case native, levanter }
-
     public let spec: ScheduleSpec
     let segments: [Segment]
-    let flavor: Flavor
 
-    init(spec: ScheduleSpec, segments: [Segment], flavor: Flavor) {
+    init(spec: ScheduleSpec, segments: [Segment]) {
         self.spec = spec
         self.segments = segments
-        self.flavor = flavor
     }
 
     /// Total steps T.

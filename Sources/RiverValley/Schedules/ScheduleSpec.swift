@@ -87,7 +87,7 @@ public struct ScheduleSpec: Codable, Sendable, Equatable {
     /// Validates and compiles the spec into segments.
     public func build() throws -> Schedule {
         try validate()
-        return Schedule(spec: self, segments: try segments(), flavor: .native)
+        return Schedule(spec: self, segments: try segments())
     }
 }
 
