@@ -15,7 +15,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
@@ -26,13 +25,11 @@ let package = Package(
 
         // Thin linear-algebra layer over the C libraries.
         .target(name: "LinearAlgebra",
-                dependencies: ["CLapacke", "COpenBLAS", "CGSL",
-                               .product(name: "Numerics", package: "swift-numerics")],
+                dependencies: ["CLapacke", "COpenBLAS", "CGSL"],
                 swiftSettings: simd),
         // Numerics: schedules, landscapes, spectra, dynamics, bigram.
         .target(name: "RiverValley",
-                dependencies: ["LinearAlgebra", .product(name: "Yams", package: "Yams"),
-                               .product(name: "Numerics", package: "swift-numerics")],
+                dependencies: ["LinearAlgebra", .product(name: "Yams", package: "Yams")],
                 swiftSettings: simd),
         // Real language models: transformer, data, checkpoints, runs.
         .target(name: "Bigram", dependencies: ["RiverValley", "LinearAlgebra"], swiftSettings: simd),
