@@ -1,3 +1,0 @@
-#!/usr/bin/env bash
-# Kept for old instructions: see Benchmarks/run.sh.
-exec "$(dirname "$0")/run.sh" train_vs_torch "$@"
