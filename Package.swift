@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Release builds target AVX2+FMA so hand-written SIMD kernels vectorise (platform.md: the default
+// Release builds target AVX2+FMA so hand-written SIMD kernels vectorise (docs/machine-facts.md: the default
 // x86-64 baseline lowers SIMD FMAs to libm calls, 30-60x slower).
 let simd: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
 

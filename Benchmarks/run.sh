@@ -5,7 +5,7 @@
 #   Benchmarks/run.sh train_vs_torch    [--steps 8 --rounds 3]
 #   Benchmarks/run.sh bigram_hessian_vs_torch
 # Builds the release `river` (the same build as the set-up script; SCRATCH=.build-x picks another
-# folder), sets the OpenBLAS core type for both sides (platform.md), then runs Benchmarks/NAME.py.
+# folder), sets the OpenBLAS core type for both sides (docs/machine-facts.md), then runs Benchmarks/NAME.py.
 # Run on an idle machine: both sides use 2 threads and timings under load mean nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 # Sourced by the set-up, main-job and test scripts: the environment every run needs.
 # OpenBLAS 0.3.21 does not know this CPU and falls back to slow Prescott kernels unless told the core
-# type (platform.md); guarded so a CPU without AVX-512/AVX2 is not forced onto kernels it cannot run.
+# type (docs/machine-facts.md); guarded so a CPU without AVX-512/AVX2 is not forced onto kernels it cannot run.
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
   elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi

@@ -1,4 +1,4 @@
-// OpenBLAS's cblas.h first, then tell GSL its own CBLAS header is already in (platform.md):
+// OpenBLAS's cblas.h first, then tell GSL its own CBLAS header is already in (docs/machine-facts.md):
 // otherwise CBLAS_TRANSPOSE gets two definitions and Swift refuses to import both modules.
 #include <cblas.h>
 #define __GSL_CBLAS_H__

@@ -2,10 +2,10 @@ import Foundation
 import RiverValley
 
 /// Figure (iv): the stationary hill loss of SGD against η — simulation (mean ± standard error) vs the
-/// exact Lyapunov solution (two LAPACK routes) vs the approximation η·TrΣ/4 (digest §2.3).
+/// exact Lyapunov solution (two LAPACK routes) vs the approximation η·TrΣ/4 (paper-notes/paper.md §2.3).
 public enum HillLossVsLRExperiment: Experiment {
     public static let name = "hill-loss-vs-lr"
-    public static let summary = "Stationary SGD hill loss vs η: simulation vs exact Lyapunov theory vs ηTrΣ/4 (digest §2.3)"
+    public static let summary = "Stationary SGD hill loss vs η: simulation vs exact Lyapunov theory vs ηTrΣ/4 (paper-notes/paper.md §2.3)"
 
     public static func run(_ settings: ExperimentSettings) throws {
         let curvatures: [Double] = [1, 2, 4, 8]

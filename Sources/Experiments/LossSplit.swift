@@ -3,10 +3,10 @@ import RiverValley
 
 /// Figure (iii): loss, river loss and hill loss over steps under WSD, cosine and constant LR, for SGD on
 /// a straight valley with a loss-curve-like (power) river. The hill loss sits at ≈ η·TrΣ/4 while the LR
-/// is high and drops in the decay; the river loss follows Σ η (digest §2.3).
+/// is high and drops in the decay; the river loss follows Σ η (paper-notes/paper.md §2.4).
 public enum LossSplitExperiment: Experiment {
     public static let name = "loss-split"
-    public static let summary = "SGD on a straight valley: loss = river loss + hill loss under WSD, cosine, constant (digest §2.3)"
+    public static let summary = "SGD on a straight valley: loss = river loss + hill loss under WSD, cosine, constant (paper-notes/paper.md §2.4)"
 
     public static func run(_ settings: ExperimentSettings) throws {
         let d = 10

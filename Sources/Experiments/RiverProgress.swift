@@ -3,10 +3,10 @@ import RiverValley
 
 /// Figure (v): river progress against river time Σ η for several schedules. On a linear river every
 /// schedule lands on x = s·Σ η (SGD, mean over seeds); on a power (loss-curve-like) river GD's progress
-/// is a function of Σ η alone while the LR is small against the hill curvature (digest §2.1, §2.2).
+/// is a function of Σ η alone while the LR is small against the hill curvature (paper-notes/paper.md §2.1, §2.2).
 public enum RiverProgressExperiment: Experiment {
     public static let name = "river-progress"
-    public static let summary = "River progress vs Σ η for constant, cosine, WSD, WSD-S and cyclic cosine (digest §2.1–2.2)"
+    public static let summary = "River progress vs Σ η for constant, cosine, WSD, WSD-S and cyclic cosine (paper-notes/paper.md §2.1–2.2)"
 
     public static func run(_ settings: ExperimentSettings) throws {
         let steps = 2000, peak = 0.1, slope = 0.5

@@ -5,7 +5,7 @@ import RiverValley
 /// cyclic cosine and cosine, all at the same peak, from the one schedule implementation.
 public enum ScheduleZooExperiment: Experiment {
     public static let name = "schedule-zoo"
-    public static let summary = "LR schedules: WSD shapes, WSD branches, WSD-S (both conventions), cyclic cosine, cosine (digest §1)"
+    public static let summary = "LR schedules: WSD shapes, WSD branches, WSD-S (both conventions), cyclic cosine, cosine (paper-notes/paper.md §1)"
 
     public static func run(_ settings: ExperimentSettings) throws {
         let steps = 4000, peak = 1.0, warmup = 100.0
@@ -37,7 +37,7 @@ public enum ScheduleZooExperiment: Experiment {
         }
         try AtomicFile.write(csv, to: try settings.file("schedule_zoo.csv"))
 
-        // Compute and mean LR per schedule: the average-LR confounder the reviewers raised (digest §7).
+        // Compute and mean LR per schedule: the average-LR confounder the reviewers raised (paper-notes/paper.md §7).
         var summary = "schedule,steps,sum_lr,mean_lr\n"
         for (name, s) in columns {
             let total = s.cumulativeLR(upTo: s.steps)

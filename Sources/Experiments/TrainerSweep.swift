@@ -2,7 +2,7 @@ import Foundation
 import RiverValley
 import Trainer
 
-/// The trainer's budget sweep shared by the three trainer experiments (run once, resumable; digest §4):
+/// The trainer's budget sweep shared by the three trainer experiments (run once, resumable; paper-notes/paper.md §4):
 /// WSD (constant main + `inv` decay branches), WSD-S (cumulative 10% decays), cyclic cosine and a cosine
 /// per budget, at equal peak LR, on the Shakespeare plays (scripts/fetch_corpora.sh).
 ///

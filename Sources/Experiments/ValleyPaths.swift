@@ -3,7 +3,7 @@ import RiverValley
 
 /// Figure (ii): a 2-D curved valley L = −s·x + ½λ(y − a·sin kx)² with contours and SGD paths under a
 /// constant LR vs WSD: both bounce across the valley while moving downstream; the WSD decay collapses
-/// the iterate onto the river (digest §2.1).
+/// the iterate onto the river (paper-notes/paper.md §2.1).
 public enum ValleyPathsExperiment: Experiment {
     public static let name = "valley-paths"
     public static let summary = "2-D curved valley: contours, the traced river, SGD paths under constant LR vs WSD (paper Fig. 3 idea)"

@@ -3,7 +3,7 @@ import Testing
 import LinearAlgebra
 
 @Suite struct OpenBLASKernelTests {
-    /// platform.md: Debian's OpenBLAS falls back to Prescott (SSE3) kernels unless OPENBLAS_CORETYPE is set.
+    /// docs/machine-facts.md: Debian's OpenBLAS falls back to Prescott (SSE3) kernels unless OPENBLAS_CORETYPE is set.
     /// The test command exports it; this catches a forgotten setting.
     @Test func openBLASUsesFastKernels() {
         let core = BLAS.coreName

@@ -3,7 +3,7 @@ import Testing
 import RiverValley
 
 /// Schedules against published reference values: Levanter's pinned tests
-/// (stanford-crfm/levanter tests/test_optimizer_config.py, digest §1.3) and the formulas of Hugging Face
+/// (stanford-crfm/levanter tests/test_optimizer_config.py, paper-notes/paper.md §1.5) and the formulas of Hugging Face
 /// `get_wsd_schedule` (transformers.optimization), lingua/OLMo-core `inv`.
 @Suite struct LevanterPinnedTests {
     static let wsdsYAML = """
@@ -102,7 +102,7 @@ import RiverValley
         #expect(abs(try lr(.exp, 85) - 2 * pow(0.1, 0.25)) < 1e-15)
     }
 
-    /// Mean LR over the decay window as a fraction of the peak, r = 0.1 (digest §1.1, derivation):
+    /// Mean LR over the decay window as a fraction of the peak, r = 0.1 (paper-notes/paper.md §1.3, derivation):
     /// linear/cosine 0.55, 1-sqrt 0.40, geometric (1−r)/ln(1/r), inv ln(1/r)/(1/r−1). A left Riemann sum
     /// over D = 100000 steps is within 1e-4 of the integral.
     @Test func meanDecayLR() throws {
@@ -191,7 +191,7 @@ import RiverValley
 
 @Suite struct BranchPlanTests {
     /// Budgets 50/100/200 with 10% decays: WSD spends 200 + 15 (discarded branches), WSD-S exactly 200
-    /// (digest §1.2, in units of B tokens).
+    /// (paper-notes/paper.md §1.4, in units of B tokens).
     @Test func computeAccounting() throws {
         let plan = try BranchPlan(budgets: [50, 100, 200], decay: 0.1, convention: .cumulative)
         #expect(plan.wsdCompute == 215 && plan.wsdsCompute == 200)

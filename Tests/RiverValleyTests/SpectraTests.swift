@@ -3,7 +3,7 @@ import LinearAlgebra
 import RiverValley
 import Testing
 
-/// Tolerances follow pytorch-hessian-eigenthings' tests (digest §8); the reference is LAPACK `dsyevd`.
+/// Tolerances follow pytorch-hessian-eigenthings' tests (paper-notes/paper.md §8); the reference is LAPACK `dsyevd`.
 @Suite struct LanczosTests {
     /// 40×40 Wishart XᵀX/n with X 40×40 (Marchenko–Pastur ratio 1), as in eigenthings.
     static let wishart = RandomMatrices.wishart(size: 40, samples: 40, seed: 11)

@@ -1,7 +1,7 @@
 """`river schedule` against an independent Python implementation of the published algorithms.
 
 References: Levanter's multi-cycle WSD (stanford-crfm/levanter, levanter.optim.config, with optax's
-join/linear/cosine schedule semantics) re-derived here from its description in the paper digest §1.3,
+join/linear/cosine schedule semantics) re-derived here from its description in paper-notes/paper.md §1.5,
 and the Hugging Face `get_wsd_schedule` decay formulas (transformers.optimization). Tolerance: 1e-12
 relative (both sides evaluate the same closed forms in float64; only the order of operations differs).
 """

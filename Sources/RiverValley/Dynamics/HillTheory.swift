@@ -1,6 +1,6 @@
 import Foundation
 
-/// Closed forms for SGD in the hills (wen et al. §2.3 as reconstructed in the digest; standard
+/// Closed forms for SGD in the hills (paper §3; paper-notes/paper.md §2.3; standard
 /// linear-systems algebra): SGD on L = ½ yᵀHy with gradient noise of covariance Σ and constant η
 /// has iterate covariance C obeying C ← (I − ηH) C (I − ηH) + η²Σ.
 public enum HillTheory {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Which runs produce a checkpoint at each budget, and what they cost (digest §1.1–1.2).
+/// Which runs produce a checkpoint at each budget, and what they cost (paper-notes/paper.md §1.2, §1.4).
 ///
 /// - WSD: one constant-LR main branch, and for each budget B_i a side branch that forks at B_i − D_i,
 ///   decays for D_i steps and is then discarded (except as the budget's checkpoint). The main branch runs

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The schedule families of the paper and its baselines (digest §1).
+/// The schedule families of the paper and its baselines (paper-notes/paper.md §1).
 public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
     /// Warmup, then the peak LR forever (the WSD main branch).
     case constant
@@ -24,11 +24,11 @@ public enum DecayShape: String, Codable, CaseIterable, Sendable {
     case oneSqrt = "1-sqrt"
     /// Geometric decay r^x.
     case exp
-    /// Inverse-proportional 1/(1+(1/r−1)x): 1/η is linear in the step (lingua, OLMo-core; digest §1.1).
+    /// Inverse-proportional 1/(1+(1/r−1)x): 1/η is linear in the step (lingua, OLMo-core; paper-notes/paper.md §1.3).
     case inv
 }
 
-/// How a WSD-S decay length given as a fraction is measured (digest §1.2).
+/// How a WSD-S decay length given as a fraction is measured (paper-notes/paper.md §1.4).
 public enum DecayConvention: String, Codable, CaseIterable, Sendable {
     /// D_i = f·L_i with L_i the cycle length (Levanter, OLMo-core).
     case cycle
@@ -81,7 +81,7 @@ public struct ScheduleSpec: Codable, Sendable, Equatable {
         self.decayOf = decayOf
     }
 
-    /// The default decay fraction when none is given (≈10%, digest §1.2 and §4).
+    /// The default decay fraction when none is given (≈10%, paper-notes/paper.md §1.4 and §4).
     public static let defaultDecayFraction = 0.1
 
     /// Validates and compiles the spec into segments.

@@ -1,7 +1,7 @@
 import Foundation
 import RiverValley
 
-/// The paper's budget comparison at small scale (digest §1.2, §4): for budgets B₁ < B₂ < …, train
+/// The paper's budget comparison at small scale (paper-notes/paper.md §1.4, §4): for budgets B₁ < B₂ < …, train
 ///
 /// - `wsd`: one constant-LR main branch to the last fork step with checkpoints at every fork, and one
 ///   decay branch per budget forking at Bᵢ − Dᵢ (Dᵢ = decay·Bᵢ);
