@@ -9,7 +9,7 @@ What counts as a path citation (repo-relative):
   web pages, anchors and mail addresses are skipped).
 A citation may use a glob (`Notebooks/*.py`), braces (`Sources/{Bigram,Trainer}`), a shell variable
 (`Benchmarks/$name.py`) or an all-caps placeholder (`Benchmarks/NAME.py`); it must then match at least one
-tracked path. Paths under the generated, ignored folders out/, runs/ and data/ may
+tracked path. In a `file:Symbol.member` citation every dotted name must occur in that file. Paths under the generated, ignored folders out/, runs/ and data/ may
 not exist and are not checked.
 """
 import fnmatch
@@ -41,6 +41,9 @@ REAL_CAPS = {"README", "LICENSE", "CHANGELOG", "ARCHITECTURE", "CONTRIBUTING", "
 
 PATH_RE = re.compile(
     r"(?<![\w./$\-])((?:" + "|".join(map(re.escape, ROOTS)) + r")/(?:\{[^{}\s]*\}|[^\s`'\"()\[\]<>,;:{}])*)")
+# `file:Symbol.member` (a Swift, Python or shell file, then a dotted identifier; `file:12` is a line).
+SYMBOL_RE = re.compile(
+    r"(?<![\w./$\-])((?:" + "|".join(map(re.escape, ROOTS)) + r")/[\w./\-]+\.(?:swift|py|sh)):([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
 SECTION_HEADING_RE = re.compile(r"^#{2,6}\s+(\d+(?:\.\d+)*)\.?\s", re.M)
 PAPER_CITATION_RE = re.compile(r"paper\.md\)?\s*\u00a7\s*(\d+(?:\.\d+)*)")
@@ -125,6 +128,17 @@ def cited_paths(file: str, text: str) -> list[tuple[int, str]]:
     return sorted(set(out))
 
 
+def cited_symbols(text: str) -> list[tuple[int, str, str]]:
+    """(line, file, symbol) for every `file:Symbol.member` citation."""
+    return [(lineno, m.group(1), m.group(2))
+            for lineno, line in enumerate(text.splitlines(), 1) for m in SYMBOL_RE.finditer(line)]
+
+
+def missing_names(symbol: str, target_text: str) -> list[str]:
+    """The components of a dotted symbol that do not occur as a word in the cited file."""
+    return [name for name in symbol.split(".") if not re.search(r"\b" + re.escape(name) + r"\b", target_text)]
+
+
 def paper_sections(paper_text: str) -> set[str]:
     return set(SECTION_HEADING_RE.findall(paper_text))
 
@@ -162,6 +176,9 @@ def problems(files: dict[str, str], known: set[str], paper_text: str | None) -> 
                     continue
                 if not exists(path, known):
                     found.append((file, lineno, f"{path} (no such tracked path)"))
+            for lineno, target, symbol in cited_symbols(text):
+                if target in files and (gone := missing_names(symbol, files[target])):
+                    found.append((file, lineno, f"{target}:{symbol} ({', '.join(gone)} not in {target})"))
         for lineno, section in cited_sections(file, text):
             if paper_text is None:
                 found.append((file, lineno, f"paper-notes/paper.md \u00a7{section} (paper.md is missing)"))
@@ -226,7 +243,7 @@ def test_checker_on_a_synthetic_repository():
     files = {
         "README.md": "\n".join([
             "see Sources/a/Real.swift and `Sources/a/Gone.swift`.",             # 1: Gone is dangling
-            "Sources/a/Real.swift:someSymbol, Sources/a/Real.swift:12 (docs/guide.md).",  # 2: all fine
+            "Sources/a/Real.swift:Real, Sources/a/Real.swift:12 (docs/guide.md).",  # 2: all fine
             "[guide](docs/guide.md) [bad](docs/nope.md) [web](https://x.org/a.md) [top](#anchor)",  # 3: nope
             "Notebooks/*.py and Notebooks/*.ipynb",                             # 4: the second glob matches nothing
             "Benchmarks/NAME.py, Benchmarks/$name.py; out/quick/x.csv runs/a data/shakespeare.txt",  # 5: fine
@@ -235,7 +252,9 @@ def test_checker_on_a_synthetic_repository():
             "the " + "digest; ../" + "shared/x",                                # 8: two forbidden mentions
             "docs/ and Sources/\u2026 are folders; Figures/. and Figures/ are not",  # 9: Figures is not tracked
             "Tests/CLI/RUN.swift fine, Tests/CLI/README.swift and Tests/CLI/NAME.py are not",  # 10
+            "`Sources/a/Real.swift:Real.lr` and `Sources/a/Real.swift:Real.gone`",  # 11: gone is not in the file
         ]),
+        "Sources/a/Real.swift": "public struct Real {\n    public func lr(at step: Int) -> Double { 0 }\n}\n",
         "paper-notes/notes.md": "[paper](paper.md) [up](../README.md) [bad](../../outside.md) [miss](gone.md)",
         "paper-notes/paper.md": paper + "see \u00a71.2 and \u00a79 here; the paper's own paper \u00a74\n",
     }
@@ -247,10 +266,11 @@ def test_checker_on_a_synthetic_repository():
         "README.md:7 \u2192 paper-notes/paper.md \u00a71.3 (no such section)",
         "README.md:7 \u2192 paper-notes/paper.md \u00a73 (no such section)",
         "README.md:8 \u2192 cites a document outside the repository (" + repr(".." + "/shared") + ")",
-        "README.md:8 \u2192 cites a document outside the repository ('the digest;')",
+        "README.md:8 \u2192 cites a document outside the repository (" + repr("the " + "digest;") + ")",
         "README.md:9 \u2192 Figures/ (no such tracked path)",
         "README.md:10 \u2192 Tests/CLI/NAME.py (no such tracked path)",
         "README.md:10 \u2192 Tests/CLI/README.swift (no such tracked path)",
+        "README.md:11 \u2192 Sources/a/Real.swift:Real.gone (gone not in Sources/a/Real.swift)",
         "paper-notes/notes.md:1 \u2192 ../../outside.md (no such tracked path)",
         "paper-notes/notes.md:1 \u2192 paper-notes/gone.md (no such tracked path)",
         "paper-notes/paper.md:7 \u2192 paper-notes/paper.md \u00a79 (no such section)",
