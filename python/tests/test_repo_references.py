@@ -9,7 +9,8 @@ What counts as a path citation (repo-relative):
   web pages, anchors and mail addresses are skipped).
 A citation may use a glob (`Notebooks/*.py`), braces (`Sources/{Bigram,Trainer}`), a shell variable
 (`Benchmarks/$name.py`) or an all-caps placeholder (`Benchmarks/NAME.py`); it must then match at least one
-tracked path. In a `file:Symbol.member` citation every dotted name must occur in that file. Paths under the generated, ignored folders out/, runs/ and data/ may
+tracked path. In a `file:Symbol.member` citation every dotted name must occur in that file; a Swift test
+named in backticks (`SuiteTests` or `SuiteTests.testName`) must be declared under Tests/. Paths under the generated, ignored folders out/, runs/ and data/ may
 not exist and are not checked.
 """
 import fnmatch
@@ -44,6 +45,8 @@ PATH_RE = re.compile(
 # `file:Symbol.member` (a Swift, Python or shell file, then a dotted identifier; `file:12` is a line).
 SYMBOL_RE = re.compile(
     r"(?<![\w./$\-])((?:" + "|".join(map(re.escape, ROOTS)) + r")/[\w./\-]+\.(?:swift|py|sh)):([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+# A Swift test suite (and test) named in backticks: `SuiteTests` or `SuiteTests.testName`.
+TEST_NAME_RE = re.compile(r"`([A-Z]\w*Tests)(?:\.([A-Za-z_]\w*))?`")
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
 SECTION_HEADING_RE = re.compile(r"^#{2,6}\s+(\d+(?:\.\d+)*)\.?\s", re.M)
 PAPER_CITATION_RE = re.compile(r"paper\.md\)?\s*\u00a7\s*(\d+(?:\.\d+)*)")
@@ -139,6 +142,16 @@ def missing_names(symbol: str, target_text: str) -> list[str]:
     return [name for name in symbol.split(".") if not re.search(r"\b" + re.escape(name) + r"\b", target_text)]
 
 
+def swift_test_names(files: dict[str, str]) -> dict[str, str]:
+    """{suite type name: text of the file declaring it} over the tracked Swift tests."""
+    suites = {}
+    for file, text in files.items():
+        if file.startswith("Tests/") and file.endswith(".swift"):
+            for m in re.finditer(r"\b(?:struct|class|final class)\s+([A-Z]\w*Tests)\b", text):
+                suites[m.group(1)] = text
+    return suites
+
+
 def paper_sections(paper_text: str) -> set[str]:
     return set(SECTION_HEADING_RE.findall(paper_text))
 
@@ -161,8 +174,10 @@ def cited_sections(file: str, text: str) -> list[tuple[int, str]]:
 
 
 def problems(files: dict[str, str], known: set[str], paper_text: str | None) -> list[str]:
-    """Every dangling path, forbidden mention and unknown paper.md section, as 'file:line → what'."""
+    """Every dangling path, symbol or test name, forbidden mention and unknown paper.md section, as
+    'file:line → what', sorted."""
     sections = paper_sections(paper_text) if paper_text is not None else set()
+    suites = swift_test_names(files)
     found = []  # (file, line, message)
     for file, text in sorted(files.items()):
         lower_lines = text.lower().splitlines()
@@ -176,6 +191,13 @@ def problems(files: dict[str, str], known: set[str], paper_text: str | None) -> 
                     continue
                 if not exists(path, known):
                     found.append((file, lineno, f"{path} (no such tracked path)"))
+            for lineno, line in enumerate(text.splitlines(), 1):
+                for m in TEST_NAME_RE.finditer(line):
+                    suite, test = m.groups()
+                    if suite not in suites:
+                        found.append((file, lineno, f"test suite {suite} (no such suite under Tests/)"))
+                    elif test and not re.search(r"\bfunc\s+" + re.escape(test) + r"\b", suites[suite]):
+                        found.append((file, lineno, f"test {suite}.{test} (no such test in that suite's file)"))
             for lineno, target, symbol in cited_symbols(text):
                 if target in files and (gone := missing_names(symbol, files[target])):
                     found.append((file, lineno, f"{target}:{symbol} ({', '.join(gone)} not in {target})"))
@@ -254,6 +276,8 @@ def test_checker_on_a_synthetic_repository():
             "Tests/CLI/RUN.swift fine, Tests/CLI/README.swift and Tests/CLI/NAME.py are not",  # 10
             "`Sources/a/Real.swift:Real.lr` and `Sources/a/Real.swift:Real.gone`",  # 11: gone is not in the file
         ]),
+        "Tests/CLI/Run.swift": "@Suite struct RunTests {\n    @Test func resumes() {}\n}\n",
+        "docs/guide.md": "`RunTests`, `RunTests.resumes`, `RunTests.gone`, `ClosedFormTests` (see Tests/)",
         "Sources/a/Real.swift": "public struct Real {\n    public func lr(at step: Int) -> Double { 0 }\n}\n",
         "paper-notes/notes.md": "[paper](paper.md) [up](../README.md) [bad](../../outside.md) [miss](gone.md)",
         "paper-notes/paper.md": paper + "see \u00a71.2 and \u00a79 here; the paper's own paper \u00a74\n",
@@ -271,6 +295,8 @@ def test_checker_on_a_synthetic_repository():
         "README.md:10 \u2192 Tests/CLI/NAME.py (no such tracked path)",
         "README.md:10 \u2192 Tests/CLI/README.swift (no such tracked path)",
         "README.md:11 \u2192 Sources/a/Real.swift:Real.gone (gone not in Sources/a/Real.swift)",
+        "docs/guide.md:1 \u2192 test RunTests.gone (no such test in that suite's file)",
+        "docs/guide.md:1 \u2192 test suite ClosedFormTests (no such suite under Tests/)",
         "paper-notes/notes.md:1 \u2192 ../../outside.md (no such tracked path)",
         "paper-notes/notes.md:1 \u2192 paper-notes/gone.md (no such tracked path)",
         "paper-notes/paper.md:7 \u2192 paper-notes/paper.md \u00a79 (no such section)",
