@@ -272,7 +272,7 @@ def test_checker_on_a_synthetic_repository():
             "Benchmarks/NAME.py, Benchmarks/$name.py; out/quick/x.csv runs/a data/shakespeare.txt",  # 5: fine
             "Sources/{a,b}/Real.swift",                                         # 6: b/Real.swift is dangling
             "paper-notes/paper.md \u00a71.2, \u00a71.2.1 and \u00a72; paper.md \u00a71.3 and paper.md \u00a71\u20133",  # 7
-            "the " + DIGEST + "; ../" + "shared/x",                                # 8: two forbidden mentions
+            "the " + DIGEST + "; ../" + "shared" + "/x",                                # 8: two forbidden mentions
             "docs/ and Sources/\u2026 are folders; Figures/. and Figures/ are not",  # 9: Figures is not tracked
             "Tests/CLI/RUN.swift fine, Tests/CLI/README.swift and Tests/CLI/NAME.py are not",  # 10
             "`Sources/a/Real.swift:Real.lr` and `Sources/a/Real.swift:Real.gone`",  # 11: gone is not in the file
