@@ -101,7 +101,7 @@ def run_river(river, a, path):
            "--hill-curvature", str(a.hill_curvature), "--river-slope", str(a.river_slope),
            "--noise", str(a.noise), "--optimizer", "sgd", "--kind", "wsd", "--steps", str(a.steps),
            "--peak", str(a.peak), "--decay", "0.2", "--shape", "inv", "--min-ratio", "0.1",
-           "--seeds", str(a.seeds), "--seed", str(a.seed), "--out", path]
+           "--seed-count", str(a.seeds), "--seed", str(a.seed), "--out", path]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t0

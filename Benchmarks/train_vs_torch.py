@@ -35,8 +35,8 @@ SHAPES = {
 
 
 def swift_run(river, preset, batch, steps, warmup, threads, peak):
-    args = [river, "debug-model", "bench", "--preset", preset, "--batch", str(batch), "--steps", str(steps),
-            "--warmup", str(warmup), "--threads", str(threads)] + (["--peak"] if peak else [])
+    args = [river, "debug-model", "bench", "--preset", preset, "--batch-size", str(batch), "--steps", str(steps),
+            "--untimed-steps", str(warmup), "--threads", str(threads)] + (["--sgemm-peak"] if peak else [])
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Helpers for the train/eval CLI tests: a synthetic corpus and a tiny config file.
-private enum TrainFixture {
+enum TrainFixture {
     static func setUp() throws -> (dir: URL, config: URL) {
         let dir = try RiverCLI.temporaryDirectory()
         let words = ["the", "river", "valley", "hill", "loss", "rate", "decay", "stable", "king", "thou", "art", "of"]

@@ -12,8 +12,13 @@ import ArgumentParser
 /// elements can be negative also pass `parsing: .unconditional` so `--at -1,0` is read as a value.
 struct CommaList<Element: ExpressibleByArgument & Sendable>: Sendable {
     var elements: [Element]
+    /// The text it was parsed from, echoed in messages (`--at '1,2'`); nil for a default.
+    var source: String?
 
-    init(_ elements: [Element]) { self.elements = elements }
+    init(_ elements: [Element], source: String? = nil) {
+        self.elements = elements
+        self.source = source
+    }
 
     /// Why a list did not parse: names the element, its position and the element type's allowed values.
     struct ParseError: Error, CustomStringConvertible {
@@ -37,7 +42,7 @@ struct CommaList<Element: ExpressibleByArgument & Sendable>: Sendable {
             }
             out.append(v)
         }
-        return CommaList(out)
+        return CommaList(out, source: text)
     }
 
     /// A reader's name for the element type (`whole number`, `number`, …).
@@ -62,7 +67,9 @@ extension CommaList: ExpressibleByArrayLiteral {
     init(arrayLiteral elements: Element...) { self.elements = elements }
 }
 
-extension CommaList: Equatable where Element: Equatable {}
+extension CommaList: Equatable where Element: Equatable {
+    static func == (a: CommaList, b: CommaList) -> Bool { a.elements == b.elements }
+}
 
 /// Also usable as a plain `ExpressibleByArgument` value (the error then does not name the element: prefer
 /// `transform: CommaList.parse`). Shows the default as `a,b,c` in `--help`.
@@ -78,5 +85,6 @@ extension CommaList: ExpressibleByArgument {
 }
 
 extension CommaList: CustomStringConvertible {
-    var description: String { defaultValueDescription }
+    /// The text as given, or the elements joined by commas.
+    var description: String { source ?? defaultValueDescription }
 }

@@ -7,9 +7,10 @@ extension River {
     /// describes:
     /// - argument errors (ArgumentParser's own, and `ValidationError` thrown by `validate()` or `run()`)
     ///   print the message and the usage line, exit 64;
-    /// - a `RiverError` (a runtime failure: missing or corrupt file, write error, divergence) and any other
-    ///   error (e.g. Foundation's file errors) print `error: <description>` alone and exit 1;
-    /// - `ExitCode` / `CleanExit` behave as in ArgumentParser.
+    /// - a `RiverError` (a runtime failure: missing or corrupt file, write error, divergence) and
+    ///   Foundation's file errors print `error: <description>` alone and exit 1;
+    /// - anything else (`ExitCode`, `CleanExit`, help requests, a foreign error) is reported by
+    ///   ArgumentParser as before.
     static func runMain(_ arguments: [String]? = nil) -> Never {
         var command: ParsableCommand
         do {
@@ -22,16 +23,12 @@ extension River {
             exit()
         } catch let e as RiverError {
             fail(e.description)
-        } catch let e as ValidationError {
-            exit(withError: e)
-        } catch let e as ExitCode {
-            exit(withError: e)
-        } catch let e as CleanExit {
-            exit(withError: e)
-        } catch let e as LocalizedError where e.errorDescription != nil {
-            fail(e.errorDescription!)
+        } catch let e as CocoaError {
+            fail(e.localizedDescription)   // a file Foundation could not read or write
         } catch {
-            fail(String(describing: error))
+            // ValidationError (with usage), ExitCode, CleanExit, and ArgumentParser's own help requests,
+            // which `river help …` throws from run().
+            exit(withError: error)
         }
     }
 
