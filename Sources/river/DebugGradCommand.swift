@@ -78,9 +78,11 @@ struct DebugModelGrad: ParsableCommand {
         let config = try shape.load()
         struct BatchFile: Decodable { var tokens: [[Int32]]; var targets: [[Int32]] }
         let file: BatchFile
-        do {
-            file = try JSONDecoder().decode(BatchFile.self, from: Data(contentsOf: URL(fileURLWithPath: batchFile)))
-        } catch { throw CLIError("\(batchFile): expected JSON {\"tokens\": [[...]], \"targets\": [[...]]}: \(error)") }
+        guard let bytes = FileManager.default.contents(atPath: batchFile) else {
+            throw CLIError("cannot read --batch-file '\(batchFile)'")
+        }
+        do { file = try JSONDecoder().decode(BatchFile.self, from: bytes) }
+        catch { throw CLIError("\(batchFile): expected JSON {\"tokens\": [[...]], \"targets\": [[...]]}: \(error)") }
         guard let first = file.tokens.first, !first.isEmpty,
               file.tokens.allSatisfy({ $0.count == first.count }),
               file.targets.count == file.tokens.count, file.targets.allSatisfy({ $0.count == first.count }) else {

@@ -54,15 +54,11 @@ struct SimulateCommand: ParsableCommand {
 
     @OptionGroup var schedule: ScheduleOptions
 
-    @Option(name: .customLong("seed-count"), help: ArgumentHelp("Number of seeds run together, from --seed on (means and stds over them).", valueName: "n"))
-    var seedCount: Int = 1
+    @OptionGroup var seeds: SeedCountOptions
 
     /// Deprecated spelling of --seed-count (`--seeds` is a list of seeds everywhere else).
     @Option(name: .customLong("seeds"), help: .hidden)
     var deprecatedSeeds: Int?
-
-    @Option(help: ArgumentHelp("Base random seed.", valueName: "seed"))
-    var seed: UInt64 = 0
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Start point, d values (default: the river point at x = 0).", valueName: "x,..."),
             transform: CommaList<Double>.parse)
@@ -81,7 +77,7 @@ struct SimulateCommand: ParsableCommand {
     var out: String?
 
     mutating func validate() throws {
-        Deprecated.merge(old: "--seeds", oldValue: deprecatedSeeds, new: "--seed-count", into: &seedCount)
+        Deprecated.merge(old: "--seeds", oldValue: deprecatedSeeds, new: "--seed-count", into: &seeds.seedCount)
         deprecatedSeeds = nil
     }
 
@@ -90,7 +86,7 @@ struct SimulateCommand: ParsableCommand {
         let hyper = optimizer.hyperparameters(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
                                               beta1: beta1, beta2: beta2, epsilon: epsilon)
         let config = SimulationConfig(landscape: land, optimizer: optimizer, hyperparameters: hyper, noise: noise.elements,
-                                      schedule: try schedule.schedule(), seeds: seedCount, seed: seed,
+                                      schedule: try schedule.schedule(), seeds: seeds.seedCount, seed: seeds.seed,
                                       start: start?.elements, recordEvery: recordEvery, topEigenvalue: topEigenvalue)
         do { try config.validate() } catch { throw ValidationError("\(error)") }
         return config

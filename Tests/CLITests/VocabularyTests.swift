@@ -274,10 +274,12 @@ import Testing
                 #expect(o.allValues.isEmpty, "\(shown) lists allowed values \(o.allValues), but --\(t.name) is a plain value (\(t.concept))")
             case .enumeration, .enumerationPerCommand:
                 #expect(!o.allValues.isEmpty, "\(shown) is a string; --\(t.name) (\(t.concept)) must be a typed ExpressibleByArgument enum that lists its values")
-                if t.typing == .enumeration, let seen = enumValues[o.name] {
-                    #expect(seen.values == o.allValues, "\(shown) allows \(o.allValues) but `river \(seen.command) --\(o.name)` allows \(seen.values): one name, one meaning")
+                if t.typing == .enumeration, !o.allValues.isEmpty {
+                    if let seen = enumValues[o.name] {
+                        #expect(seen.values == o.allValues, "\(shown) allows \(o.allValues) but `river \(seen.command) --\(o.name)` allows \(seen.values): one name, one meaning")
+                    }
+                    enumValues[o.name] = (o.command, o.allValues)
                 }
-                enumValues[o.name] = (o.command, o.allValues)
             }
             if t.signed {
                 #expect(o.unconditional, "\(shown) can be negative (\(t.concept)) but does not parse `-1`: declare it with parsing: .unconditional")

@@ -58,8 +58,8 @@ enum Deprecated {
         return oldValue
     }
 
-    /// For a new option with a default: `newGiven` tells whether the user set it explicitly is not known, so
-    /// the old value simply wins, with the warning.
+    /// For a new option with a default value (ArgumentParser cannot tell a default from an explicit value):
+    /// the old spelling's value, when given, replaces it, with the warning.
     static func merge<T>(old: String, oldValue: T?, new: String, into value: inout T) {
         guard let oldValue else { return }
         warn("\(old) is deprecated; use \(new)")
