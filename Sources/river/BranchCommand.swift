@@ -15,10 +15,13 @@ struct BranchCommand: ParsableCommand {
         Resume an interrupted branch with `river train --out DIR --resume`.
 
         Example:
-          river branch --from runs/main --step 900 --budget 1000 --out runs/main-b1000
+          river branch --parent runs/main --step 900 --budget 1000 --out runs/main-b1000
         """)
 
-    @Option(name: .long, help: ArgumentHelp("Parent run directory.", valueName: "dir")) var from: String
+    @Option(name: .customLong("parent"), help: ArgumentHelp("Parent run directory (a constant-LR main run).", valueName: "dir"))
+    var parentRun: String?
+    /// Deprecated spelling of --parent (`river import --from` names a checkpoint format).
+    @Option(name: .customLong("from"), help: .hidden) var deprecatedFrom: String?
     @Option(name: .long, help: ArgumentHelp("Checkpoint step of the parent to fork from.", valueName: "n")) var step: Int
     @Option(name: .long, help: ArgumentHelp("Branch run directory to create.", valueName: "path")) var out: String
     @Option(name: .long, help: ArgumentHelp("Total steps of the branch (its budget); default: fork step / (1 - decay).", valueName: "n")) var budget: Int?
@@ -26,11 +29,16 @@ struct BranchCommand: ParsableCommand {
     @OptionGroup var decayOptions: DecayOptions
     @Flag(name: .long, help: "No progress bar.") var quiet = false
 
+    /// The parent run directory (validated present).
+    var from: String { parentRun! }
     var decay: Double { decayOptions.decayOrDefault }
     var shape: DecayShape { decayOptions.shape }
     var minRatio: Double { decayOptions.minRatio }
 
-    func validate() throws {
+    mutating func validate() throws {
+        parentRun = try Deprecated.merge(old: "--from", oldValue: deprecatedFrom, new: "--parent", newValue: parentRun)
+        deprecatedFrom = nil
+        guard parentRun != nil else { throw ValidationError("--parent is required (the run directory to branch from)") }
         if step < 1 { throw ValidationError("--step must be at least 1, got \(step)") }
         if let budget, budget <= step { throw ValidationError("--budget \(budget) must be larger than the fork step \(step)") }
     }

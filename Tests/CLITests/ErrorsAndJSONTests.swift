@@ -145,6 +145,9 @@ import Testing
                 "\(train.stderr)")
         let ev = try RiverCLI.run(["bigram", "analyze", "--vocab", "4", "--mix", "deterministic", "--model", "table", "--params", params])
         #expect(ev.status == 0 && ev.stderr.contains("use --parameters"), "\(ev.stderr)")
+        let branch = try RiverCLI.run(["branch", "--from", dir.appendingPathComponent("none").path, "--step", "5",
+                                       "--out", dir.appendingPathComponent("b").path])
+        #expect(branch.status == 1 && branch.stderr.contains("use --parent") && branch.stderr.contains("error: "), "\(branch.stderr)")
         let both = try RiverCLI.run(["bigram", "analyze", "--vocab", "4", "--mix", "deterministic", "--model", "table",
                                      "--params", params, "--parameters", params])
         #expect(both.status == 64 && both.stderr.contains("give only --parameters"), "\(both.stderr)")

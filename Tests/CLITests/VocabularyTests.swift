@@ -133,7 +133,7 @@ import Testing
         option("save-parameters", "path", "write model parameters"),
         option("batch-file", "file", "JSON batch of token ids"),
         option("checkpoint", "file", "a river train checkpoint"),
-        option("from", "dir", "parent run directory of a branch"),
+        option("parent", "dir", "parent run directory of a branch"),
         option("step", "n", "checkpoint step to fork from"),
         flag("resume", "continue a run"),
         option("stop-after", "n", "stop after more steps"),
@@ -168,6 +168,7 @@ import Testing
         Alias(old: "batch", new: "batch-size", commands: ["bigram train", "eval"]),
         Alias(old: "seeds", new: "seed-count", commands: ["simulate"]),
         Alias(old: "runs", new: "probes", commands: ["spectrum"]),
+        Alias(old: "from", new: "parent", commands: ["branch"]),
     ]
 
     /// Spellings that must never be visible: each is a synonym of a vocabulary name.
@@ -177,7 +178,7 @@ import Testing
         "levanter-config": "levanter", "num-seeds": "seed-count", "n-seeds": "seed-count",
         "num-steps": "steps", "iters": "iterations", "output": "out", "out-dir": "out", "output-dir": "out",
         "decay-convention": "decay-of", "decay-shape": "shape", "min-lr-ratio": "min-ratio",
-        "learning-rate": "peak", "peak-lr": "peak", "ckpt": "checkpoint", "run-dir": "from",
+        "learning-rate": "peak", "peak-lr": "peak", "ckpt": "checkpoint", "run-dir": "run", "parent-run": "parent",
         "parameters-out": "save-parameters", "weights": "parameters", "tokenizer-config": "model-config",
         "silent": "quiet", "verbose-off": "quiet",
     ]
