@@ -325,6 +325,51 @@ import Testing
         }
     }
 
+    /// The documents (README, docs/, paper-notes/) show `river …` command lines with the current names:
+    /// every `--flag` after `river CMD` in the same code span or code line is a visible option of CMD.
+    @Test func documentsUseTheVocabulary() throws {
+        let (commands, occurrences) = try Self.dump()
+        let paths = Set(commands.map(\.path))
+        let root = Self.repositoryRoot
+        var files = [root.appendingPathComponent("README.md")]
+        for dir in ["docs", "paper-notes"] {
+            let d = root.appendingPathComponent(dir)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: d.path)) ?? [] where name.hasSuffix(".md") {
+                files.append(d.appendingPathComponent(name))
+            }
+        }
+        var checked = 0
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\\\n", with: " ")
+            for line in text.split(separator: "\n") {
+                // Each `river …` up to the end of its code span (a backtick) or of the line.
+                var rest = Substring(line)
+                while let r = rest.range(of: "river ") {
+                    let before = rest[..<r.lowerBound].last
+                    rest = rest[r.upperBound...]
+                    guard before == nil || before == " " || before == "`" || before == "$" || before == "\"" else { continue }
+                    let span = rest.prefix { $0 != "`" }
+                    let words = span.split(separator: " ").map(String.init)
+                    // The longest command path the words start with.
+                    var path = ""
+                    for w in words {
+                        let next = path.isEmpty ? w : path + " " + w
+                        if paths.contains(next) { path = next } else { break }
+                    }
+                    guard !path.isEmpty else { continue }
+                    let own = Set(occurrences.filter { $0.command == path && $0.visible }.map(\.name))
+                    for w in words where w.hasPrefix("--") {
+                        let name = String(w.dropFirst(2).prefix { $0.isLetter || $0.isNumber || $0 == "-" })
+                        guard !name.isEmpty, name != "help" else { continue }
+                        checked += 1
+                        #expect(own.contains(name), "\(file.lastPathComponent): `river \(path)` is shown with --\(name), which it does not accept (or only as a deprecated spelling): \(line.trimmingCharacters(in: .whitespaces).prefix(160))")
+                    }
+                }
+            }
+        }
+        #expect(checked >= 10, "only \(checked) documented flags found; the scan no longer finds the command lines")
+    }
+
     /// The repository root, found from this test file's path.
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
