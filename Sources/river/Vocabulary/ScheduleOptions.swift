@@ -6,7 +6,7 @@ import RiverValley
 /// `simulate` and `bigram train` (through `ScheduleOptions`), `branch` and `sweep`.
 struct DecayOptions: ParsableArguments {
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Decay length: a fraction (≤ 1) of the cycle, budget or cumulative budget (see --decay-of), or whole steps (> 1). Default 0.1.",
+            help: ArgumentHelp("Decay length: a fraction (≤ 1) or whole steps (> 1); the fraction is of the run or branch budget (WSD), or of the cycle or cumulative budget (WSD-S, --decay-of). Default 0.1.",
                                valueName: "length"))
     var decay: Double?
 
