@@ -81,7 +81,8 @@ extension CommaList: ExpressibleByArgument {
 
     var defaultValueDescription: String { elements.map(\.defaultValueDescription).joined(separator: ",") }
 
-    static var allValueStrings: [String] { [] }
+    /// An enum list lists its element values in `--help` (e.g. `--schedules wsd,cosine`).
+    static var allValueStrings: [String] { Element.allValueStrings }
 }
 
 extension CommaList: CustomStringConvertible {
