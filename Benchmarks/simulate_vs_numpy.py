@@ -15,7 +15,7 @@ numpy: simulation + CSV writing inside this process):
 Prints the median times and the ratios loop/river (goal >= 30) and vectorised/river, and checks that the
 time-averaged stable-phase hill loss agrees between river and numpy within 5 standard errors.
 
-Usage: OPENBLAS_CORETYPE=SkylakeX python Benchmarks/simulate_vs_numpy.py [--dim 10] [--seeds 256] [--steps 2000]
+Usage: OPENBLAS_CORETYPE=SkylakeX python Benchmarks/simulate_vs_numpy.py [--dim 10] [--seed-count 256] [--steps 2000]
        (RIVER_BIN selects the binary; default .build/release/river)
 """
 import argparse
@@ -116,7 +116,7 @@ def stable_hill(mean_hill, steps):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dim", type=int, default=10)
-    ap.add_argument("--seeds", type=int, default=256)
+    ap.add_argument("--seed-count", dest="seeds", type=int, default=256)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--hill-curvature", type=float, default=4.0)
     ap.add_argument("--river-slope", type=float, default=0.1)

@@ -65,7 +65,7 @@ def torch_run(cfg, batch, steps, warmup, seed=0):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--untimed-steps", dest="warmup", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shapes", default="small3M,small086M")
