@@ -21,7 +21,7 @@ struct BranchCommand: ParsableCommand {
     @Option(name: .long, help: "Parent run directory.") var from: String
     @Option(name: .long, help: "Checkpoint step of the parent to fork from.") var step: Int
     @Option(name: .long, help: "Branch run directory to create.") var out: String
-    @Option(name: .long, help: "Total steps of the branch (its budget); default: fork step / (1 - decay).") var budget: Int?
+    @Option(name: .long, help: "Total steps of the branch (its budget); default: the largest budget forking at --step, floor(step / (1 - decay)) for a fraction.") var budget: Int?
     @Option(name: .long, help: "Decay length: a fraction (<= 1) of the budget or whole steps (> 1).") var decay: Double = 0.1
     @Option(name: .long, help: "Decay shape: linear, cosine, 1-sqrt, exp, inv.") var shape: String = "inv"
     @Option(name: .long, help: "Floor of the decay as a fraction of the peak.") var minRatio: Double = 0.1
@@ -45,19 +45,16 @@ struct BranchCommand: ParsableCommand {
             throw ValidationError("parent run \(from) has no checkpoint at step \(step) (it has: \(have.isEmpty ? "none" : have))")
         }
         var cfg = parent
-        let budget = self.budget ?? (decay <= 1 ? Int((Double(step) / (1 - decay)).rounded()) : step + Int(decay))
-        guard budget > step else { throw ValidationError("budget \(budget) must be larger than the fork step \(step)") }
-        // Decay steps as the budget's fraction, and the fork must be where the decay starts.
-        let decaySteps = decay <= 1 ? Int(decay * Double(budget)) : Int(decay)
-        guard budget - decaySteps == step else {
-            throw ValidationError("a WSD branch of budget \(budget) with decay \(decay) (\(decaySteps) steps) forks at step \(budget - decaySteps), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
+        // The fork arithmetic and the branch schedule (with the parent's warmup in whole steps) come from
+        // DecayBranch, the one source of truth for WSD branches.
+        let branch: DecayBranch
+        do { branch = try budget.map { try DecayBranch(budget: $0, decay: decay) } ?? DecayBranch.forking(at: step, decay: decay) }
+        catch { throw ValidationError("--step \(step), --budget \(budget.map(String.init) ?? "default"), --decay \(decay): \(error)") }
+        guard branch.forkStep == step else {
+            throw ValidationError("a WSD branch of budget \(branch.budget) with decay \(decay) (\(branch.decaySteps) steps) forks at step \(branch.forkStep), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
         }
-        cfg.schedule = ScheduleSpec(kind: .wsd, steps: budget, peak: parent.schedule.peak, warmup: parent.schedule.warmup,
-                                    decay: Double(decaySteps), shape: DecayShape(rawValue: shape)!, minRatio: minRatio)
-        if parent.schedule.warmup > 0 && parent.schedule.warmup <= 1 {
-            // A fractional warmup is relative to the run length: convert it to the parent's whole steps.
-            cfg.schedule.warmup = Double(Int(parent.schedule.warmup * Double(parent.steps)))
-        }
+        cfg.schedule = try branch.schedule(continuing: parent.schedule, shape: DecayShape(rawValue: shape)!, minRatio: minRatio)
+        let budget = branch.budget
         cfg.parent = ParentRef(run: parentDir.path, step: step)
         cfg.evalAt = [budget]
         cfg.checkpointAt = []

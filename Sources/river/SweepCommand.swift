@@ -47,7 +47,7 @@ struct SweepCommand: ParsableCommand {
         }
         let spec = SweepSpec(base: base, budgets: try Self.parseList(budgets, "budgets") { Int($0) },
                              seeds: try Self.parseList(seeds, "seeds") { UInt64($0) },
-                             schedules: try Self.parseList(schedules, "schedules") { $0 },
+                             schedules: try Self.parseList(schedules, "schedules (allowed: \(ScheduleFamily.allCases.map(\.rawValue).joined(separator: ", ")))") { ScheduleFamily(rawValue: $0) },
                              decay: decay, convention: conv, shape: sh, minRatio: minRatio, peak: peak, warmupSteps: warmup)
         do { try spec.validate() } catch { throw ValidationError("\(error)") }
         return spec
