@@ -73,8 +73,18 @@ public struct ExperimentContract: Codable, Sendable, Equatable {
     public var summary: String
     public var outputs: [ExperimentOutput]
 
-    public static var all: [ExperimentContract] {
-        allExperiments.map { ExperimentContract(name: $0.name, summary: $0.summary, outputs: $0.outputs) }
+    public init(_ e: any Experiment.Type) {
+        name = e.name; summary = e.summary; outputs = e.outputs
+    }
+
+    public static var all: [ExperimentContract] { allExperiments.map(ExperimentContract.init) }
+
+    /// A checksum of the declared outputs: a finished experiment's `.done` stamp records it, so data written
+    /// under another contract (older files or columns) is recomputed instead of handed to the renderers.
+    public var checksum: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return CRC32.hex(CRC32.checksum((try? encoder.encode(outputs)) ?? Data()))
     }
 }
 

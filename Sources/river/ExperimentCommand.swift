@@ -69,7 +69,7 @@ struct ExperimentCommand: ParsableCommand {
             let dir = root.appendingPathComponent(e.name)
             let marker = dir.appendingPathComponent(".done")
             let settings = ExperimentSettings(outputDirectory: dir, quick: !full, smoke: smoke, seed: seed)
-            let stamp = "mode=\(settings.mode) seed=\(seed)\n"
+            let stamp = "mode=\(settings.mode) seed=\(seed) contract=\(ExperimentContract(e).checksum)\n"
             if !force, (try? String(contentsOf: marker, encoding: .utf8)) == stamp {
                 log("[\(i + 1)/\(chosen.count)] \(e.name): already done, skipping (use --force to recompute)")
                 continue
