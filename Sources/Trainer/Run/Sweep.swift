@@ -4,8 +4,9 @@ import RiverValley
 /// The paper's budget comparison at small scale (digest §1.2, §4): for budgets B₁ < B₂ < …, train
 ///
 /// - `wsd`: one constant-LR main branch to the last fork step with checkpoints at every fork, and one
-///   decay branch per budget forking at Bᵢ − Dᵢ (Dᵢ = decay·Bᵢ);
-/// - `wsds`: one WSD-S run with cycle ends at the budgets (decay per cycle or cumulative);
+///   decay branch per budget forking at Bᵢ − Dᵢ (``DecayBranch``: Dᵢ = ⌊decay·Bᵢ⌋);
+/// - `wsds`: one WSD-S run with cycle ends at the budgets (decay per cycle or cumulative; one budget is one
+///   cycle);
 /// - `cyclic-cosine`: one run, a cosine per cycle [Bᵢ₋₁, Bᵢ];
 /// - `cosine`: a separate cosine run per budget;
 ///
@@ -84,6 +85,9 @@ public struct SweepSpec: Codable, Sendable, Equatable {
                 runs.append(PlannedRun(name: prefix + "wsd-main", schedule: .wsdMain, seed: seed, budget: 0, config: main))
                 for d in plan.wsdBranches {
                     var br = base
+                    // The branch's fork and decay come from DecayBranch; the decay is written in whole steps
+                    // (≥ 2 by validate(), so Levanter's rule cannot read it as a fraction) and the warmup W is
+                    // shared with the main run, so sweep directories written before keep their configs.
                     br.schedule = spec(.wsd, steps: d.budget)
                     br.schedule.decay = Double(d.decaySteps)
                     br.evalAt = [d.budget]
