@@ -46,5 +46,6 @@ let package = Package(
         .testTarget(name: "BigramTests", dependencies: ["Bigram", "RiverValley"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RiverValley"]),
         .testTarget(name: "CLITests", dependencies: ["river"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "RiverValley"]),
     ]
 )

@@ -51,7 +51,13 @@ def main(argv=None):
         if not (d / ".done").exists():
             missing.append(name)
             continue
-        for path in table[name](d, args.figures):
+        try:
+            paths = table[name](d, args.figures)
+        except KeyError as e:
+            # A column the renderer needs is not in the table: data from an older contract.
+            ap.exit(1, f"{d}: no column {e} in its tables (written under another figure contract); "
+                       f"recompute it with `river experiment {name} --out {args.data} --force` (add --full for full data)\n")
+        for path in paths:
             written.append(path)
             print(f"  {path}")
     if missing:

@@ -62,18 +62,18 @@ public struct BigramAnalysis: Sendable {
     }
 
     public var spectrumCSV: String {
-        var s = "index,eigenvalue,mass_uncertain,mass_deterministic,mass_shared\n"
+        var t = CSVTable(["index", "eigenvalue", "mass_uncertain", "mass_deterministic", "mass_shared"])
         for k in eigenvalues.indices {
-            s += "\(k),\(eigenvalues[k]),\(massUncertain[k]),\(massDeterministic[k]),\(massShared[k])\n"
+            t.append([.i(k), .n(eigenvalues[k]), .n(massUncertain[k]), .n(massDeterministic[k]), .n(massShared[k])])
         }
-        return s
+        return t.text
     }
 
     public var tokensCSV: String {
-        var s = "token,class,entropy,frequency,curvature,excess\n"
+        var t = CSVTable(["token", "class", "entropy", "frequency", "curvature", "excess"])
         for i in entropy.indices {
-            s += "\(i),\(classes[i].rawValue),\(entropy[i]),\(frequency[i]),\(curvature[i]),\(excess[i])\n"
+            t.append([.i(i), .t(classes[i].rawValue), .n(entropy[i]), .n(frequency[i]), .n(curvature[i]), .n(excess[i])])
         }
-        return s
+        return t.text
     }
 }

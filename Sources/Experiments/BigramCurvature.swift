@@ -9,6 +9,19 @@ public enum BigramCurvatureExperiment: Experiment {
     public static let name = "bigram-curvature"
     public static let summary = "Bigram §4: per-token curvature vs entropy with Spearman correlation (synthetic and byte bigrams of Shakespeare)"
 
+    static let configs = [BigramSetup.configs[1], BigramSetup.configs[3]]  // table-Adam, factorised-Adam
+    static let sources = ["synthetic", "shakespeare", "kjv", "corpus"]
+    public static let outputs = [
+        ExperimentOutput("bigram_curvature.csv",
+                         columns: ["source", "config", "seed", "token", "class", "entropy", "frequency", "curvature", "excess"],
+                         values: ["source": sources, "config": configs.map(\.label),
+                                  "class": TokenClass.allCases.map(\.rawValue)]),
+        // Spearman ρ per (source, config); "corpus, none, skipped_no_corpus_in_data" when no corpus is in data/.
+        ExperimentOutput("bigram_curvature_summary.csv", columns: ["source", "config", "quantity", "mean", "sd", "se"],
+                         values: ["source": sources, "config": configs.map(\.label) + ["none"],
+                                  "quantity": ["spearman_curvature_entropy", "spearman_within_uncertain", "skipped_no_corpus_in_data"]]),
+    ]
+
     static func corpus() -> (String, URL)? {
         let env = ProcessInfo.processInfo.environment["RIVER_DATA"] ?? "data"
         for name in ["shakespeare", "kjv"] {
@@ -24,14 +37,13 @@ public enum BigramCurvatureExperiment: Experiment {
         if let (name, url) = corpus() {
             // Quick mode: the first 1 MB of the corpus (bigram statistics converge fast at V ≈ 100).
             var bytes = [UInt8](try Data(contentsOf: url))
-            if settings.quick { bytes = Array(bytes.prefix(1_000_000)) }
+            if settings.quick || settings.smoke { bytes = Array(bytes.prefix(settings.smoke ? 100_000 : 1_000_000)) }
             sources.append((name, try BigramDistribution.byteBigrams(of: bytes)))
         }
-        let steps = BigramSetup.steps(settings)
+        let steps = BigramSetup.analysisSteps(settings)
         let seeds = Array(BigramSetup.seeds(settings).prefix(settings.quick ? 3 : 5))
-        let configs = [BigramSetup.configs[1], BigramSetup.configs[3]]  // table-Adam, factorised-Adam
         let jobs = sources.flatMap { s in configs.flatMap { c in seeds.map { (s.0, s.1, c, $0) } } }
-        let results = try BigramSetup.parallelMap(jobs) { job in
+        let results = try Parallel.map(jobs) { job in
             let (_, data, c, seed) = job
             let schedule = try ScheduleSpec(kind: .wsd, steps: steps, peak: c.peak, decay: BigramSetup.decayFraction, shape: .inv).build()
             if c.model == "table" {
@@ -43,27 +55,28 @@ public enum BigramCurvatureExperiment: Experiment {
             return try Training(objective: BigramObjective(model: m, data: data), theta: m.randomParameters(seed: seed))
                 .trainAndAnalyzeTokens(hyper: OptimizerHyperparameters(algorithm: c.optimizer), schedule: schedule, seed: seed)
         }
-        var tokens = "source,config,seed,token,class,entropy,frequency,curvature,excess\n"
-        var summary = "source,config,quantity,mean,sd,se\n"
+        var tokens = CSVTable(outputs[0].columns)
+        var summary = CSVTable(outputs[1].columns)
         var k = 0
         for s in sources { for c in configs {
             var rho: [Double] = [], rhoUnc: [Double] = []
             for seed in seeds {
                 let a = results[k]; k += 1
                 for i in a.entropy.indices {
-                    tokens += "\(s.0),\(c.label),\(seed),\(i),\(a.classes[i].rawValue),\(a.entropy[i]),\(a.frequency[i]),\(a.curvature[i]),\(a.excess[i])\n"
+                    tokens.append([.t(s.0), .t(c.label), .t(String(seed)), .i(i), .t(a.classes[i].rawValue), .n(a.entropy[i]),
+                                   .n(a.frequency[i]), .n(a.curvature[i]), .n(a.excess[i])])
                 }
                 rho.append(a.spearman)
                 // Within the uncertain tokens only (is it more than "deterministic vs not"?).
                 let u = a.entropy.indices.filter { a.classes[$0] == .uncertain && a.frequency[$0] > 0 }
                 if u.count > 2 { rhoUnc.append(Statistics.spearman(u.map { a.curvature[$0] }, u.map { a.entropy[$0] })) }
             }
-            summary += "\(s.0),\(c.label),spearman_curvature_entropy,\(BigramSetup.stats(rho))\n"
-            if !rhoUnc.isEmpty { summary += "\(s.0),\(c.label),spearman_within_uncertain,\(BigramSetup.stats(rhoUnc))\n" }
+            summary.append([.t(s.0), .t(c.label), .t("spearman_curvature_entropy")] + BigramSetup.statCells(rho))
+            if !rhoUnc.isEmpty { summary.append([.t(s.0), .t(c.label), .t("spearman_within_uncertain")] + BigramSetup.statCells(rhoUnc)) }
         } }
-        if sources.count == 1 { summary += "corpus,none,skipped_no_corpus_in_data,nan,nan,nan\n" }
-        try AtomicFile.write(tokens, to: try settings.file("bigram_curvature.csv"))
-        try AtomicFile.write(summary, to: try settings.file("bigram_curvature_summary.csv"))
+        if sources.count == 1 { summary.append([.t("corpus"), .t("none"), .t("skipped_no_corpus_in_data"), .n(.nan), .n(.nan), .n(.nan)]) }
+        try settings.write(tokens, to: outputs[0].file)
+        try settings.write(summary, to: outputs[1].file)
     }
 }
 

@@ -1,5 +1,4 @@
 import Bigram
-import Dispatch
 import Foundation
 import RiverValley
 
@@ -17,10 +16,18 @@ enum BigramSetup {
                                 frequencies: .uniform, seed: settings.seed).generate()
     }
 
+    /// Steps of the WSD runs; the budgets are steps/3, 2·steps/3, steps (the layout: the smoke scale keeps it).
     static func steps(_ settings: ExperimentSettings) -> Int { settings.quick ? 3000 : 12000 }
+    /// Steps of the experiments whose layout does not depend on them (η scaling, spectrum, curvature).
+    static func analysisSteps(_ settings: ExperimentSettings) -> Int { settings.smoke ? 300 : steps(settings) }
     static func seeds(_ settings: ExperimentSettings) -> [UInt64] {
-        (0..<(settings.quick ? 5 : 10)).map { settings.seed &+ 1000 &+ UInt64($0) }
+        (0..<(settings.smoke ? 1 : settings.quick ? 5 : 10)).map { settings.seed &+ 1000 &+ UInt64($0) }
     }
+    /// Log every steps/n steps; at smoke scale about 20 points per run.
+    static func logEvery(_ settings: ExperimentSettings, points n: Int) -> Int {
+        steps(settings) / (settings.smoke ? min(n, 20) : n)
+    }
+    static let configLabels = configs.map(\.label)
 
     /// A training configuration: model, optimizer and its peak LR (SGD peaks keep η·λ_max < 2).
     struct Config: Sendable {
@@ -44,49 +51,47 @@ enum BigramSetup {
         return try body(Training(objective: BigramObjective(model: m, data: data), theta: m.randomParameters(seed: seed)))
     }
 
-    /// Runs `f` over `items` on both cores (OpenBLAS single-threaded meanwhile), keeping the order.
-    static func parallelMap<X: Sendable, T: Sendable>(_ items: [X], _ f: @Sendable (X) throws -> T) throws -> [T] {
-        let box = ResultBox<T>(count: items.count)
-        BLAS.withSingleThread {
-            DispatchQueue.concurrentPerform(iterations: items.count) { i in
-                box.set(i, Result { try f(items[i]) })
-            }
-        }
-        return try box.values()
-    }
-
     static func meanSD(_ x: [Double]) -> (mean: Double, sd: Double) {
         let m = x.reduce(0, +) / Double(x.count)
         let v = x.count > 1 ? x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(x.count - 1) : 0
         return (m, v.squareRoot())
     }
 
-    /// "mean ± sd" columns: mean, sd, standard error.
-    static func stats(_ x: [Double]) -> String {
+    /// "mean ± sd" cells: mean, sd (n − 1; 0 for one value), standard error.
+    static func statCells(_ x: [Double]) -> [CSVTable.Cell] {
         let (m, s) = meanSD(x)
-        return "\(m),\(s),\(s / Double(x.count).squareRoot())"
+        return [.n(m), .n(s), .n(s / Double(x.count).squareRoot())]
     }
 
-    static func recordCSV(_ r: BigramTrainingRecord) -> String {
-        "\(r.step),\(r.lr),\(r.riverTime)," + r.metrics.csvFields.map { "\($0)" }.joined(separator: ",") + ",\(r.topEigenvalue)"
+    /// The columns of one training record, and its cells.
+    static let recordColumns = ["step", "lr", "river_time"] + BigramMetrics.csvHeader.split(separator: ",").map(String.init) + ["top_eigenvalue"]
+    static func recordCells(_ r: BigramTrainingRecord) -> [CSVTable.Cell] {
+        [.i(r.step), .n(r.lr), .n(r.riverTime)] + r.metrics.csvFields.map { .n($0) } + [.n(r.topEigenvalue)]
     }
-    static let recordHeader = "step,lr,river_time,\(BigramMetrics.csvHeader),top_eigenvalue"
+    /// A table of runs: config, schedule (a ``RunSchedule`` value), budget (the branch's budget, or the run's
+    /// length), seed, then the record columns.
+    static let runColumns = ["config", "schedule", "budget", "seed"] + recordColumns
+    static func append(_ run: BigramRun, config: String, seed: UInt64, to table: inout CSVTable) {
+        for r in run.records {
+            table.append([.t(config), .t(run.schedule.rawValue), .i(run.budget), .t(String(seed))] + recordCells(r))
+        }
+    }
 }
 
-final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private var results: [Result<T, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<T, Error>) { lock.lock(); results[i] = r; lock.unlock() }
-    func values() throws -> [T] { try results.map { try $0!.get() } }
+/// One bigram training run: its schedule within the family (wsd-main, wsd branch, cosine, …), the budget
+/// it serves (its length, or the branch's budget) and its logged records.
+struct BigramRun: Sendable {
+    var schedule: RunSchedule
+    var budget: Int
+    var records: [BigramTrainingRecord]
 }
 
 /// Type-erased access to a bigram objective + initial θ, so experiments loop over both models.
 protocol BigramTraining {
     /// The WSD main run (constant LR) to `steps`, with one decay branch per budget forked at
-    /// budget − decay; logs every `logEvery` steps. Returns (run name, records).
+    /// budget − decay (``DecayBranch``); logs every `logEvery` steps. Returns the main run, then the branches.
     func wsdRuns(hyper: OptimizerHyperparameters, peak: Double, steps: Int, budgets: [Int], decay: Double, seed: UInt64,
-                 logEvery: Int, eigenEvery: Int) throws -> [(run: String, records: [BigramTrainingRecord])]
+                 logEvery: Int, eigenEvery: Int) throws -> [BigramRun]
     /// One run under one schedule.
     func run(hyper: OptimizerHyperparameters, schedule: Schedule, seed: UInt64, logEvery: Int,
              eigenEvery: Int) throws -> [BigramTrainingRecord]
@@ -101,24 +106,25 @@ struct Training<M: BigramModel>: BigramTraining {
     var parameterCount: Int { objective.dimension }
 
     func wsdRuns(hyper: OptimizerHyperparameters, peak: Double, steps: Int, budgets: [Int], decay: Double, seed: UInt64,
-                 logEvery: Int, eigenEvery: Int) throws -> [(run: String, records: [BigramTrainingRecord])] {
+                 logEvery: Int, eigenEvery: Int) throws -> [BigramRun] {
         let main = try BigramTrainer(objective: objective, initial: theta, optimizer: hyper, batchSize: BigramSetup.batch, seed: seed)
         let constant = try ScheduleSpec(kind: .constant, steps: steps, peak: peak).build()
         var mainRecords: [BigramTrainingRecord] = []
-        var out: [(String, [BigramTrainingRecord])] = []
+        var out: [BigramRun] = []
         for b in budgets.sorted() {
-            let branchSchedule = try ScheduleSpec(kind: .wsd, steps: b, peak: peak, decay: decay, shape: .inv, minRatio: 0.1).build()
-            let fork = branchSchedule.decayWindows.first?.lowerBound ?? b
+            let decayBranch = try DecayBranch(budget: b, decay: decay)
+            let branchSchedule = try decayBranch.schedule(continuing: constant.spec, shape: .inv, minRatio: 0.1).build()
+            let fork = decayBranch.forkStep
             try main.run(schedule: constant, until: fork, logEvery: logEvery, eigenEvery: eigenEvery) { mainRecords.append($0) }
             let branch = main.fork()
             var br: [BigramTrainingRecord] = []
             try branch.run(schedule: branchSchedule, until: b, logEvery: max(1, logEvery / 4), eigenEvery: eigenEvery) { br.append($0) }
-            out.append(("branch_\(b)", br))
+            out.append(BigramRun(schedule: .wsd, budget: b, records: br))
         }
         try main.run(schedule: constant, until: steps, logEvery: logEvery, eigenEvery: eigenEvery) { mainRecords.append($0) }
         var seen = Set<Int>()
         mainRecords = mainRecords.filter { seen.insert($0.step).inserted }  // segment ends repeat at the next start
-        return [("main", mainRecords)] + out
+        return [BigramRun(schedule: .wsdMain, budget: steps, records: mainRecords)] + out
     }
 
     func run(hyper: OptimizerHyperparameters, schedule: Schedule, seed: UInt64, logEvery: Int,

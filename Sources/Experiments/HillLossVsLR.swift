@@ -7,18 +7,22 @@ public enum HillLossVsLRExperiment: Experiment {
     public static let name = "hill-loss-vs-lr"
     public static let summary = "Stationary SGD hill loss vs η: simulation vs exact Lyapunov theory vs ηTrΣ/4 (paper-notes/paper.md §2.3)"
 
+    public static let outputs = [
+        ExperimentOutput("hill_loss_vs_lr.csv", columns: ["lr", "lr_times_max_curvature", "simulated", "simulated_se", "exact",
+                                                          "exact_kronecker", "approx", "seeds", "records_per_seed", "record_spacing"]),
+    ]
+
     public static func run(_ settings: ExperimentSettings) throws {
         let curvatures: [Double] = [1, 2, 4, 8]
         let noise = 1.0
         let landscape = try LandscapeCatalog.make("straight-valley",
             LandscapeParameters(dimension: curvatures.count + 1, hillCurvature: curvatures, riverSlope: 0.1))
-        let seeds = settings.quick ? 400 : 4000
-        let recordsPerSeed = settings.quick ? 40 : 100
+        let seeds = settings.smoke ? 8 : settings.quick ? 400 : 4000
+        let recordsPerSeed = settings.smoke ? 4 : settings.quick ? 40 : 100
         // η·λ_max from 0.04 to 1.9 (λ_max = 8: stability needs η < 0.25).
         let etas = [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.22, 0.2375]
         let h = Matrix.diagonal(curvatures), sigma = Matrix.diagonal(curvatures.map { _ in noise * noise })
-        var table = CSVTable(["lr", "lr_times_max_curvature", "simulated", "simulated_se", "exact", "exact_kronecker",
-                              "approx", "seeds", "records_per_seed", "record_spacing"])
+        var table = CSVTable(outputs[0].columns)
         for eta in etas {
             // Burn-in: 8 relaxation times of the slowest direction (1/(2ηλ_min) steps each); records spaced
             // 3/(ηλ_min) steps apart so they decorrelate ((1−ηλ)^(2·lag) < e^-6).
@@ -42,6 +46,6 @@ public enum HillLossVsLRExperiment: Experiment {
             table.append([.n(eta), .n(eta * curvatures.max()!), .n(grand), .n(se), .n(exact), .n(kron), .n(approx),
                           .i(seeds), .i(window.count), .i(lag)])
         }
-        try table.write(to: try settings.file("hill_loss_vs_lr.csv"))
+        try settings.write(table, to: outputs[0].file)
     }
 }

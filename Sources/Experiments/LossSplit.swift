@@ -8,6 +8,13 @@ public enum LossSplitExperiment: Experiment {
     public static let name = "loss-split"
     public static let summary = "SGD on a straight valley: loss = river loss + hill loss under WSD, cosine, constant (paper-notes/paper.md §2.4)"
 
+    public static let outputs = [
+        ExperimentOutput("loss_split.csv", columns: ["schedule", "step", "lr", "cumulative_lr", "loss", "river_loss", "hill_loss",
+                                                     "loss_std", "river_loss_std", "hill_loss_std", "theory_hill_loss",
+                                                     "theory_hill_loss_approx"],
+                         values: ["schedule": ["constant", RunSchedule.cosine.rawValue, RunSchedule.wsd.rawValue]]),
+    ]
+
     public static func run(_ settings: ExperimentSettings) throws {
         let d = 10
         // Hill curvatures spread log-uniformly over [1, 10].
@@ -16,14 +23,13 @@ public enum LossSplitExperiment: Experiment {
             LandscapeParameters(dimension: d, hillCurvature: curvatures, riverProfile: "power",
                                 powerAmplitude: 3, powerExponent: 0.5))
         let steps = 2000, peak = 0.1, noise = 1.0
-        let seeds = settings.quick ? 256 : 2048
+        let seeds = settings.smoke ? 16 : settings.quick ? 256 : 2048
         let schedules: [(String, ScheduleSpec)] = [
             ("wsd", ScheduleSpec(kind: .wsd, steps: steps, peak: peak, warmup: 0.01, decay: 0.2, shape: .inv, minRatio: 0.1)),
             ("cosine", ScheduleSpec(kind: .cosine, steps: steps, peak: peak, warmup: 0.01, minRatio: 0.1)),
             ("constant", ScheduleSpec(kind: .constant, steps: steps, peak: peak, warmup: 0.01)),
         ]
-        var table = CSVTable(["schedule", "step", "lr", "cumulative_lr", "loss", "river_loss", "hill_loss",
-                              "loss_std", "river_loss_std", "hill_loss_std", "theory_hill_loss", "theory_hill_loss_approx"])
+        var table = CSVTable(outputs[0].columns)
         for (name, spec) in schedules {
             let config = SimulationConfig(landscape: landscape, optimizer: .sgd, noise: [noise], schedule: try spec.build(),
                                           seeds: seeds, seed: settings.seed, recordEvery: 5)
@@ -39,6 +45,6 @@ public enum LossSplitExperiment: Experiment {
                               .n(exact[k]), .n(approx[k])])
             }
         }
-        try table.write(to: try settings.file("loss_split.csv"))
+        try settings.write(table, to: outputs[0].file)
     }
 }

@@ -8,9 +8,16 @@ public enum RiverProgressExperiment: Experiment {
     public static let name = "river-progress"
     public static let summary = "River progress vs Σ η for constant, cosine, WSD, WSD-S and cyclic cosine (paper-notes/paper.md §2.1–2.2)"
 
+    public static let outputs = [
+        ExperimentOutput("river_progress.csv", columns: ["river", "optimizer", "schedule", "step", "lr", "cumulative_lr", "river_coord",
+                                                         "river_coord_std", "river_loss", "loss", "hill_loss", "theory_river_coord"],
+                         values: ["river": ["linear", "power"], "optimizer": ["sgd", "gd"],
+                                  "schedule": ["constant"] + ScheduleFamily.allCases.map(\.rawValue)]),
+    ]
+
     public static func run(_ settings: ExperimentSettings) throws {
         let steps = 2000, peak = 0.1, slope = 0.5
-        let seeds = settings.quick ? 128 : 1024
+        let seeds = settings.smoke ? 8 : settings.quick ? 128 : 1024
         let specs: [(String, ScheduleSpec)] = [
             ("constant", ScheduleSpec(kind: .constant, steps: steps, peak: peak, warmup: 0.01)),
             ("cosine", ScheduleSpec(kind: .cosine, steps: steps, peak: peak, warmup: 0.01, minRatio: 0.1)),
@@ -24,8 +31,7 @@ public enum RiverProgressExperiment: Experiment {
             ("power", .gd, LandscapeParameters(dimension: 5, hillCurvature: [1, 2, 4, 8], riverProfile: "power",
                                                 powerAmplitude: 3, powerExponent: 0.5)),
         ]
-        var table = CSVTable(["river", "optimizer", "schedule", "step", "lr", "cumulative_lr", "river_coord",
-                              "river_coord_std", "river_loss", "loss", "hill_loss", "theory_river_coord"])
+        var table = CSVTable(outputs[0].columns)
         for (river, optimizer, params) in rivers {
             let landscape = try LandscapeCatalog.make("straight-valley", params)
             for (name, spec) in specs {
@@ -45,6 +51,6 @@ public enum RiverProgressExperiment: Experiment {
                 }
             }
         }
-        try table.write(to: try settings.file("river_progress.csv"))
+        try settings.write(table, to: outputs[0].file)
     }
 }

@@ -8,10 +8,19 @@ import Trainer
 ///
 /// Quick: a 0.13M-parameter byte model (width 64, 2 layers, context 64, batch 16), budgets 100/200/400,
 /// seeds 0 and 1 (≈ 2 minutes on 2 cores). Full: the default 1.9M model (context 256, batch 16), budgets
-/// 500/1000/2000, seeds 0, 1, 2.
+/// 500/1000/2000, seeds 0, 1, 2. Smoke: the same budgets with a 3k-parameter model (width 16, one layer,
+/// context 16, batch 4) and one seed.
 enum TrainerSweep {
-    static func spec(quick: Bool, seed: UInt64) -> SweepSpec {
+    static func spec(quick: Bool, smoke: Bool = false, seed: UInt64) -> SweepSpec {
         var base = RunConfig()
+        if smoke {
+            base.model = TransformerConfig(vocabSize: 256, contextLength: 16, width: 16, layers: 1, heads: 2)
+            base.batchSize = 4
+            base.evalEvery = quick ? 20 : 100
+            base.evalWindows = 4
+            return SweepSpec(base: base, budgets: quick ? [100, 200, 400] : [500, 1000, 2000], seeds: [seed], decay: 0.1,
+                             convention: .cumulative, shape: .inv, minRatio: 0.1, peak: 4e-3, warmupSteps: quick ? 20 : 50)
+        }
         if quick {
             base.model = TransformerConfig(vocabSize: 256, contextLength: 64, width: 64, layers: 2, heads: 4)
             base.evalEvery = 20
@@ -30,14 +39,21 @@ enum TrainerSweep {
     static func ensure(_ settings: ExperimentSettings) throws -> Sweep {
         // The three trainer experiments share one sweep: it lives next to their folders (OUT/trainer-sweep-*).
         let dir = settings.outputDirectory.deletingLastPathComponent()
-            .appendingPathComponent("trainer-sweep-" + (settings.quick ? "quick" : "full") + "-seed\(settings.seed)")
-        let sweep = Sweep(directory: dir, spec: spec(quick: settings.quick, seed: settings.seed))
+            .appendingPathComponent("trainer-sweep-" + settings.mode + "-seed\(settings.seed)")
+        let sweep = Sweep(directory: dir, spec: spec(quick: settings.quick, smoke: settings.smoke, seed: settings.seed))
         try sweep.run(log: { FileHandle.standardError.write(Data("trainer sweep: \($0)\n".utf8)) })
         return sweep
     }
 
-    /// curves.csv rows of the given schedule families, rewritten as `name`.
-    static func writeCurves(_ sweep: Sweep, schedules: Set<String>, to url: URL) throws {
+    /// The files' columns (the sweep's tables, docs/trainer-format.md) and their `schedule` values.
+    static let curveColumns = ["run", "schedule", "seed", "budget", "step", "lr", "loss", "val_loss"]
+    static func curves(_ file: String, _ schedules: [RunSchedule]) -> ExperimentOutput {
+        ExperimentOutput(file, columns: curveColumns, values: ["schedule": schedules.map(\.rawValue)])
+    }
+
+    /// curves.csv rows of the given schedules, rewritten as `url`.
+    static func writeCurves(_ sweep: Sweep, schedules: [RunSchedule], to url: URL) throws {
+        let schedules = Set(schedules.map(\.rawValue))
         let text = try String(contentsOf: sweep.directory.appendingPathComponent("curves.csv"), encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let header = lines.removeFirst()
@@ -54,10 +70,10 @@ enum TrainerSweep {
 struct TrainerWSDBranchesExperiment: Experiment {
     static let name = "trainer-wsd-branches"
     static let summary = "Transformer on Shakespeare: WSD main branch + decay branches vs per-budget cosine (loss and LR per step)"
+    static let outputs = [TrainerSweep.curves("trainer-wsd-branches.csv", [.wsdMain, .wsd, .cosine])]
     static func run(_ settings: ExperimentSettings) throws {
         let sweep = try TrainerSweep.ensure(settings)
-        try TrainerSweep.writeCurves(sweep, schedules: ["wsd-main", "wsd", "cosine"],
-                                     to: try settings.file("trainer-wsd-branches.csv"))
+        try TrainerSweep.writeCurves(sweep, schedules: [.wsdMain, .wsd, .cosine], to: try settings.file(outputs[0].file))
     }
 }
 
@@ -65,10 +81,10 @@ struct TrainerWSDBranchesExperiment: Experiment {
 struct TrainerSchedulesExperiment: Experiment {
     static let name = "trainer-schedules"
     static let summary = "Transformer on Shakespeare: WSD-S vs WSD vs cyclic cosine, loss and LR per step"
+    static let outputs = [TrainerSweep.curves("trainer-schedules.csv", [.wsds, .wsdMain, .wsd, .cyclicCosine])]
     static func run(_ settings: ExperimentSettings) throws {
         let sweep = try TrainerSweep.ensure(settings)
-        try TrainerSweep.writeCurves(sweep, schedules: ["wsds", "wsd-main", "wsd", "cyclic-cosine"],
-                                     to: try settings.file("trainer-schedules.csv"))
+        try TrainerSweep.writeCurves(sweep, schedules: [.wsds, .wsdMain, .wsd, .cyclicCosine], to: try settings.file(outputs[0].file))
     }
 }
 
@@ -76,11 +92,16 @@ struct TrainerSchedulesExperiment: Experiment {
 struct TrainerBudgetTableExperiment: Experiment {
     static let name = "trainer-budget-table"
     static let summary = "Transformer on Shakespeare: validation loss per budget (mean ± std) and compute per schedule"
+    static let families = ScheduleFamily.allCases.map(\.rawValue)
+    static let outputs = [
+        ExperimentOutput("trainer-budget-table.csv", columns: Sweep.summaryColumns, values: ["schedule": families]),
+        ExperimentOutput("trainer-budget-results.csv", columns: Sweep.resultColumns, values: ["schedule": families]),
+    ]
     static func run(_ settings: ExperimentSettings) throws {
         let sweep = try TrainerSweep.ensure(settings)
         try AtomicFile.write(try Data(contentsOf: sweep.directory.appendingPathComponent("summary.csv")),
-                             to: try settings.file("trainer-budget-table.csv"))
+                             to: try settings.file(outputs[0].file))
         try AtomicFile.write(try Data(contentsOf: sweep.directory.appendingPathComponent("results.csv")),
-                             to: try settings.file("trainer-budget-results.csv"))
+                             to: try settings.file(outputs[1].file))
     }
 }

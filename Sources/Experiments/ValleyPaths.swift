@@ -8,6 +8,13 @@ public enum ValleyPathsExperiment: Experiment {
     public static let name = "valley-paths"
     public static let summary = "2-D curved valley: contours, the traced river, SGD paths under constant LR vs WSD (paper Fig. 3 idea)"
 
+    public static let outputs = [
+        ExperimentOutput("valley_paths.csv", columns: ["schedule", "seed", "step", "lr", "x", "y", "loss", "distance_to_river"],
+                         values: ["schedule": ["constant", RunSchedule.wsd.rawValue]]),
+        ExperimentOutput("valley_paths_contours.csv", columns: ["x", "y", "loss"]),
+        ExperimentOutput("valley_paths_river.csv", columns: ["x", "y_traced", "y_floor"]),
+    ]
+
     public static let params = LandscapeParameters(dimension: 2, hillCurvature: [10], riverSlope: 1, amplitude: 1, wavenumber: 0.5)
 
     public static func run(_ settings: ExperimentSettings) throws {
@@ -20,7 +27,7 @@ public enum ValleyPathsExperiment: Experiment {
         ]
 
         // Paths: row step 0 is the start (the river point at x = 0); row t + 1 follows the update with lr(t).
-        var paths = CSVTable(["schedule", "seed", "step", "lr", "x", "y", "loss", "distance_to_river"])
+        var paths = CSVTable(outputs[0].columns)
         var xmax = 0.0
         for (name, schedule) in schedules {
             let config = SimulationConfig(landscape: landscape, optimizer: .sgd, noise: [noise], schedule: schedule,
@@ -39,12 +46,12 @@ public enum ValleyPathsExperiment: Experiment {
                 }
             }
         }
-        try paths.write(to: try settings.file("valley_paths.csv"))
+        try settings.write(paths, to: outputs[0].file)
 
         // Contour grid of L over the region the paths cover.
         let x0 = -1.0, x1 = (xmax + 1).rounded(.up), y0 = -2.5, y1 = 2.5
-        let nx = settings.quick ? 161 : 321, ny = settings.quick ? 81 : 161
-        var grid = CSVTable(["x", "y", "loss"])
+        let nx = settings.smoke ? 41 : settings.quick ? 161 : 321, ny = settings.smoke ? 21 : settings.quick ? 81 : 161
+        var grid = CSVTable(outputs[1].columns)
         for i in 0..<nx {
             let x = x0 + (x1 - x0) * Double(i) / Double(nx - 1)
             for j in 0..<ny {
@@ -52,15 +59,15 @@ public enum ValleyPathsExperiment: Experiment {
                 grid.append([.n(x), .n(y), .n(landscape.value(at: [x, y]))])
             }
         }
-        try grid.write(to: try settings.file("valley_paths_contours.csv"))
+        try settings.write(grid, to: outputs[1].file)
 
         // The river: the valley floor a·sin(kx) and the river of the definition (numerical tracer).
         let tracer = RiverTracer(landscape)
         let traced = try tracer.trace(from: [x0, 0], arcLength: 1.6 * (x1 - x0), spacing: 0.1)
-        var river = CSVTable(["x", "y_traced", "y_floor"])
+        var river = CSVTable(outputs[2].columns)
         for p in traced where p[0] <= x1 {
             river.append([.n(p[0]), .n(p[1]), .n(landscape.analyticRiverPoint(x: p[0])![1])])
         }
-        try river.write(to: try settings.file("valley_paths_river.csv"))
+        try settings.write(river, to: outputs[2].file)
     }
 }

@@ -24,7 +24,7 @@ struct BranchCommand: ParsableCommand {
     @Option(name: .customLong("from"), help: .hidden) var deprecatedFrom: String?
     @Option(name: .long, help: ArgumentHelp("Checkpoint step of the parent to fork from.", valueName: "n")) var step: Int
     @Option(name: .long, help: ArgumentHelp("Branch run directory to create.", valueName: "path")) var out: String
-    @Option(name: .long, help: ArgumentHelp("Total steps of the branch (its budget); default: fork step / (1 - decay).", valueName: "n")) var budget: Int?
+    @Option(name: .long, help: ArgumentHelp("Total steps of the branch (its budget); default: the largest budget forking at --step, floor(step / (1 - decay)) for a fraction.", valueName: "n")) var budget: Int?
     /// --decay (a fraction of the budget or whole steps), --shape, --min-ratio.
     @OptionGroup var decayOptions: DecayOptions
     @Flag(name: .long, help: "No progress bar.") var quiet = false
@@ -53,19 +53,16 @@ struct BranchCommand: ParsableCommand {
             throw CLIError("parent run \(from) has no checkpoint at step \(step) (it has: \(have.isEmpty ? "none" : have))")
         }
         var cfg = parent
-        let budget = self.budget ?? (decay <= 1 ? Int((Double(step) / (1 - decay)).rounded()) : step + Int(decay))
-        guard budget > step else { throw ValidationError("budget \(budget) must be larger than the fork step \(step)") }
-        // Decay steps as the budget's fraction, and the fork must be where the decay starts.
-        let decaySteps = decay <= 1 ? Int(decay * Double(budget)) : Int(decay)
-        guard budget - decaySteps == step else {
-            throw ValidationError("a WSD branch of budget \(budget) with decay \(decay) (\(decaySteps) steps) forks at step \(budget - decaySteps), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
+        // The fork arithmetic and the branch schedule (with the parent's warmup in whole steps) come from
+        // DecayBranch, the one source of truth for WSD branches.
+        let branch: DecayBranch
+        do { branch = try budget.map { try DecayBranch(budget: $0, decay: decay) } ?? DecayBranch.forking(at: step, decay: decay) }
+        catch { throw ValidationError("--step \(step), --budget \(budget.map(String.init) ?? "default"), --decay \(decay): \(error)") }
+        guard branch.forkStep == step else {
+            throw ValidationError("a WSD branch of budget \(branch.budget) with decay \(decay) (\(branch.decaySteps) steps) forks at step \(branch.forkStep), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
         }
-        cfg.schedule = ScheduleSpec(kind: .wsd, steps: budget, peak: parent.schedule.peak, warmup: parent.schedule.warmup,
-                                    decay: Double(decaySteps), shape: shape, minRatio: minRatio)
-        if parent.schedule.warmup > 0 && parent.schedule.warmup <= 1 {
-            // A fractional warmup is relative to the run length: convert it to the parent's whole steps.
-            cfg.schedule.warmup = Double(Int(parent.schedule.warmup * Double(parent.steps)))
-        }
+        cfg.schedule = try branch.schedule(continuing: parent.schedule, shape: shape, minRatio: minRatio)
+        let budget = branch.budget
         cfg.parent = ParentRef(run: parentDir.path, step: step)
         cfg.evalAt = [budget]
         cfg.checkpointAt = []

@@ -14,6 +14,8 @@ struct ExperimentCommand: ParsableCommand {
           river experiment --list
           river experiment all --out out
           river experiment schedule-zoo loss-split --out out --full
+          river experiment all --out /tmp/smoke --full --smoke   (the full layout at a tiny cost, for tests)
+          river experiment --contract                            (the files and columns each experiment writes, JSON)
         """)
 
     @Argument(help: "Experiment names, or 'all'.")
@@ -28,6 +30,12 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(help: "Full setting (longer, closer to the paper) instead of the quick default.")
     var full = false
 
+    @Flag(help: "Smoke scale: the layout of the chosen setting (files, columns, budgets, labels) at a tiny cost; the numbers mean nothing (for tests).")
+    var smoke = false
+
+    @Flag(help: "Print the figure contract (every experiment's files, columns and label values) as JSON and exit.")
+    var contract = false
+
     @Option(help: ArgumentHelp("Base seed.", valueName: "seed"))
     var seed: UInt64 = 0
 
@@ -35,7 +43,7 @@ struct ExperimentCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        if list { return }
+        if list || contract { return }
         if names.isEmpty { throw ValidationError("name at least one experiment, or 'all' (see --list)") }
         let known = Set(allExperiments.map { $0.name })
         for n in names where n != "all" && !known.contains(n) {
@@ -44,6 +52,12 @@ struct ExperimentCommand: ParsableCommand {
     }
 
     func run() throws {
+        if contract {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(ExperimentContract.all) + Data("\n".utf8))
+            return
+        }
         if list {
             for e in allExperiments { print("\(e.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(e.summary)") }
             return
@@ -54,7 +68,8 @@ struct ExperimentCommand: ParsableCommand {
         for (i, e) in chosen.enumerated() {
             let dir = root.appendingPathComponent(e.name)
             let marker = dir.appendingPathComponent(".done")
-            let stamp = "mode=\(full ? "full" : "quick") seed=\(seed)\n"
+            let settings = ExperimentSettings(outputDirectory: dir, quick: !full, smoke: smoke, seed: seed)
+            let stamp = "mode=\(settings.mode) seed=\(seed) contract=\(ExperimentContract(e).checksum)\n"
             if !force, (try? String(contentsOf: marker, encoding: .utf8)) == stamp {
                 log("[\(i + 1)/\(chosen.count)] \(e.name): already done, skipping (use --force to recompute)")
                 continue
@@ -64,7 +79,7 @@ struct ExperimentCommand: ParsableCommand {
             let eta = i == 0 ? "" : String(format: ", ~%.0fs left", elapsed / Double(i) * Double(chosen.count - i))
             log("[\(i + 1)/\(chosen.count)] \(e.name): \(e.summary)\(eta)")
             try? FileManager.default.removeItem(at: marker)
-            try e.run(ExperimentSettings(outputDirectory: dir, quick: !full, seed: seed))
+            try e.run(settings)
             try AtomicFile.write(stamp, to: marker)
             log(String(format: "[\(i + 1)/\(chosen.count)] \(e.name): done in %.1fs", Date().timeIntervalSince(t0)))
         }

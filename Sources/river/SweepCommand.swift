@@ -22,9 +22,9 @@ struct SweepCommand: ParsableCommand {
     var budgets: CommaList<Int> = [250, 500, 1000]
     @Option(name: .long, help: ArgumentHelp("Seeds.", valueName: "seed,..."), transform: CommaList<UInt64>.parse)
     var seeds: CommaList<UInt64> = [0, 1]
-    @Option(name: .long, help: ArgumentHelp("Schedules: wsd, wsds, cyclic-cosine, cosine.", valueName: "schedule,..."),
-            transform: CommaList<String>.parse)
-    var schedules: CommaList<String> = ["wsd", "wsds", "cyclic-cosine", "cosine"]
+    @Option(name: .long, help: ArgumentHelp("Schedule families: \(ScheduleFamily.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "schedule,..."),
+            transform: CommaList<ScheduleFamily>.parse)
+    var schedules: CommaList<ScheduleFamily> = CommaList(ScheduleFamily.allCases)
     /// --decay (a fraction of the budget / cycle / cumulative budget, or whole steps), --shape, --min-ratio.
     @OptionGroup var decay: DecayOptions
     @OptionGroup var convention: DecayConventionOptions

@@ -147,4 +147,42 @@ struct TrainCLITests {
         let bad = try RiverCLI.run(["branch", "--parent", main.path, "--step", "7", "--budget", "12", "--decay", "5", "--out", dir.appendingPathComponent("b2").path])
         #expect(bad.status != 0 && bad.stderr.contains("no checkpoint at step 7"), "\(bad.stderr)")
     }
+
+    @Test("branch of a parent with a fractional warmup (0.05 of 20 steps = 1 step) keeps the 1-step warmup")
+    func branchKeepsFractionalWarmup() throws {
+        let (dir, config) = try TrainFixture.setUp()
+        var text = try String(contentsOf: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: #""kind": "cosine""#, with: #""kind": "constant""#)
+            .replacingOccurrences(of: #""warmup": 5"#, with: #""warmup": 0.05"#)
+            .replacingOccurrences(of: #""keepLast": 2"#, with: #""keepLast": 2, "checkpointAt": [15]"#)
+        let constant = dir.appendingPathComponent("constant.json")
+        try text.write(to: constant, atomically: true, encoding: .utf8)
+        let main = dir.appendingPathComponent("main")
+        let m = try RiverCLI.run(["train", "--out", main.path, "--config", constant.path, "--steps", "20", "--quiet"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let br = dir.appendingPathComponent("b")
+        let r = try RiverCLI.run(["branch", "--parent", main.path, "--step", "15", "--budget", "20", "--decay", "5", "--out", br.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: br.appendingPathComponent("config.json"))) as! [String: Any]
+        let schedule = cfg["schedule"] as! [String: Any]
+        #expect(schedule["warmupSteps"] as? Int == 1 && schedule["warmup"] as? Double == 0)
+        // The default budget for a fraction: the largest budget forking at --step (15 / 0.75 = 20).
+        let r2 = try RiverCLI.run(["branch", "--parent", main.path, "--step", "15", "--decay", "0.25", "--out", dir.appendingPathComponent("b2").path, "--quiet"])
+        #expect(r2.status == 0, "\(r2.stderr)")
+        let last = try JSONSerialization.jsonObject(with: Data(TrainFixture.metrics(dir.appendingPathComponent("b2")).last!.utf8)) as! [String: Any]
+        #expect(last["step"] as? Int == 20)
+    }
+
+    @Test("sweep with a single budget runs every family (one cycle)")
+    func sweepSingleBudget() throws {
+        let (dir, config) = try TrainFixture.setUp()
+        let out = dir.appendingPathComponent("sweep")
+        let r = try RiverCLI.run(["sweep", "--out", out.path, "--config", config.path, "--budgets", "20", "--seeds", "0", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.map { $0[0] } == ["wsd", "wsds", "cyclic-cosine", "cosine"] && rows.allSatisfy { $0[1] == "20" })
+        let bad = try RiverCLI.run(["sweep", "--out", dir.appendingPathComponent("s2").path, "--config", config.path,
+                                    "--budgets", "20", "--schedules", "wsd,cyclic_cosine"])
+        #expect(bad.status != 0 && bad.stderr.contains("cyclic_cosine") && bad.stderr.contains("cyclic-cosine"), "\(bad.stderr)")
+    }
 }

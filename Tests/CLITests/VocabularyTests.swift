@@ -66,7 +66,7 @@ import Testing
         option("levanter", "file", "Levanter optimizer YAML"),
         option("budgets", "n,...", "step budgets of a sweep or branch plan"),
         option("budget", "n", "step budget of one branch"),
-        option("schedules", "schedule,...", "sweep schedule families"),
+        option("schedules", "schedule,...", "sweep schedule families (typed: CommaList<ScheduleFamily>)"),
         // seeds
         option("seed", "seed", "one seed"),
         option("seeds", "seed,...", "list of seeds"),
@@ -152,6 +152,8 @@ import Testing
         flag("list", "list and exit"),
         flag("full", "full experiment setting"),
         flag("force", "recompute"),
+        flag("smoke", "smoke scale of an experiment setting"),
+        flag("contract", "print the figure contract"),
         Term(name: "<names>", kind: .positional, value: "names", concept: "experiment names"),
         // ArgumentParser's own
         flag("help", "help"),

@@ -166,23 +166,47 @@ struct RunTests {
         let sweep = Sweep(directory: dir.appendingPathComponent("sweep"), spec: spec)
         try sweep.run()
         let results = try sweep.results()
-        for s in SweepSpec.allSchedules { for b in [20, 40] {
+        for s in ScheduleFamily.allCases { for b in [20, 40] {
             #expect(results.filter { $0.schedule == s && $0.budget == b }.count == 2, "\(s) \(b)")
         } }
         // WSD: main to 32, branches 16→20 and 32→40: 32 + 4 + 8 = 44 steps. Cosine: 20 + 40.
         let c = try spec.computeSteps()
-        #expect(c == ["wsd": 44, "wsds": 40, "cyclic-cosine": 40, "cosine": 60])
+        #expect(c == [.wsd: 44, .wsds: 40, .cyclicCosine: 40, .cosine: 60])
         let summary = try String(contentsOf: sweep.directory.appendingPathComponent("summary.csv"), encoding: .utf8)
         #expect(summary.split(separator: "\n").count == 1 + 8)
         // WSD-S at its first budget equals the WSD branch at that budget up to the decay: both are
         // WSD with the same decay (cumulative rule), so the losses are identical.
         for seed in [UInt64(0), 1] {
-            let a = results.first { $0.schedule == "wsd" && $0.budget == 20 && $0.seed == seed }!.valLoss
-            let b = results.first { $0.schedule == "wsds" && $0.budget == 20 && $0.seed == seed }!.valLoss
+            let a = results.first { $0.schedule == .wsd && $0.budget == 20 && $0.seed == seed }!.valLoss
+            let b = results.first { $0.schedule == .wsds && $0.budget == 20 && $0.seed == seed }!.valLoss
             #expect(a == b)
         }
         let before = try Data(contentsOf: sweep.directory.appendingPathComponent("results.csv"))
         try sweep.run()
         #expect(try Data(contentsOf: sweep.directory.appendingPathComponent("results.csv")) == before)
+    }
+
+    @Test("sweep with one budget: every family is one run of one cycle (river sweep --budgets 20)")
+    func singleBudgetSweep() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        var base = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir))
+        base.evalEvery = 0
+        let spec = SweepSpec(base: base, budgets: [20], seeds: [0], decay: 0.1, convention: .cumulative, peak: 3e-3)
+        let runs = try spec.plannedRuns(directory: dir)
+        #expect(runs.map(\.schedule) == [.wsdMain, .wsd, .wsds, .cyclicCosine, .cosine])
+        for r in runs { try r.config.validate() }
+        let sweep = Sweep(directory: dir.appendingPathComponent("sweep"), spec: spec)
+        try sweep.run()
+        let results = try sweep.results()
+        #expect(Set(results.map(\.schedule)) == Set(ScheduleFamily.allCases) && results.allSatisfy { $0.budget == 20 })
+        // WSD (main to 18, branch 18→20) and WSD-S with one cycle are the same schedule: identical losses.
+        #expect(results.first { $0.schedule == .wsd }!.valLoss == results.first { $0.schedule == .wsds }!.valLoss)
+    }
+
+    @Test("a run config's schedule may give warmupSteps (exact steps, as branches write it)")
+    func warmupStepsDecodes() throws {
+        let cfg = try JSONDecoder().decode(RunConfig.self, from: Data(#"{"schedule": {"kind": "wsd", "steps": 20, "warmupSteps": 1, "decay": 2}}"#.utf8))
+        #expect(cfg.schedule.warmupSteps == 1)
+        #expect(try cfg.schedule.build().lr(at: 1) == cfg.schedule.peak)
     }
 }

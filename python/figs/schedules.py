@@ -1,39 +1,51 @@
-"""Figure (i): the schedule zoo."""
+"""Figure (i): the schedule zoo (schedule_zoo.csv: schedule, variant, budget, step, lr)."""
 import matplotlib.pyplot as plt
 
-from .common import read_csv, save, style
+from .common import color, cycle, read_csv, save, shades, style, title, unique
+
+
+def _curves(t, mask):
+    """{(schedule, variant, budget): (step, lr)} for the rows in mask, in the order they were written."""
+    out = {}
+    for key in unique(zip(t["schedule"][mask], t["variant"][mask], t["budget"][mask])):
+        m = mask & (t["schedule"] == key[0]) & (t["variant"] == key[1]) & (t["budget"] == key[2])
+        out[key] = (t["step"][m], t["lr"][m])
+    return out
 
 
 def schedule_zoo(data, fig_dir):
     style()
     t = read_csv(data / "schedule_zoo.csv")
-    step = t["step"]
+    sched, variant = t["schedule"], t["variant"]
     fig, ax = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
 
     a = ax[0, 0]
-    for shape in ["linear", "cosine", "1-sqrt", "exp", "inv"]:
-        a.plot(step, t[f"wsd_{shape}"], label=shape)
-    a.set_title("WSD decay shapes (last 20%, floor 0.1·peak)")
+    for i, ((_, v, _), (s, lr)) in enumerate(_curves(t, (sched == "wsd") & (variant != "branch")).items()):
+        a.plot(s, lr, color=cycle(i), label=v)
+    title(a, "WSD decay shapes (floor 0.1·peak)")
     a.legend(title="shape")
 
     a = ax[0, 1]
-    a.plot(step, t["wsd_main"], color="k", lw=2, label="main branch (constant)")
-    for b in [1000, 2000, 4000]:
-        a.plot(step, t[f"wsd_branch_{b}"], lw=1.2, label=f"decay branch → {b}")
-    a.set_title("WSD as the paper runs it: branches off a constant main run")
+    branches = _curves(t, (sched == "wsd") & (variant == "branch"))
+    for c, ((_, _, b), (s, lr)) in zip(shades("wsd", len(branches)), branches.items()):
+        a.plot(s, lr, color=c, lw=1.5, label=f"decay branch → {int(b)}")
+    for (_, _, b), (s, lr) in _curves(t, sched == "wsd-main").items():
+        a.plot(s, lr, color=color("wsd-main"), lw=1.5, ls="--", zorder=3, label=f"main branch (constant, {int(b)} steps)")
+    title(a, "WSD as the paper runs it: decay branches off a constant main run", 45)
     a.legend()
 
     a = ax[1, 0]
-    a.plot(step, t["wsds_cumulative"], color="#d62728", label="WSD-S, decay 10% of cumulative (lingua)")
-    a.plot(step, t["wsds_cycle"], color="#ff9896", ls="--", label="WSD-S, decay 10% of each cycle (Levanter)")
-    a.plot(step, t["cyclic_cosine"], color="#9467bd", label="cyclic cosine")
-    a.set_title("One run, a checkpoint per budget")
+    for i, ((sc, v, _), (s, lr)) in enumerate(_curves(t, (sched == "wsds") | (sched == "cyclic-cosine")).items()):
+        label = f"WSD-S, decay of the {v} budget" if sc == "wsds" else sc
+        a.plot(s, lr, color=color(sc), ls="--" if (sc == "wsds" and i % 2) else "-", label=label)
+    title(a, "One run, a checkpoint at every budget")
     a.legend()
 
     a = ax[1, 1]
-    for b in [1000, 2000, 4000]:
-        a.plot(step, t[f"cosine_{b}"], label=f"cosine, budget {b}")
-    a.set_title("Cosine: a separate run per budget")
+    cos = _curves(t, sched == "cosine")
+    for c, ((_, _, b), (s, lr)) in zip(shades("cosine", len(cos)), cos.items()):
+        a.plot(s, lr, color=c, label=f"cosine, budget {int(b)}")
+    title(a, "Cosine: a separate run per budget")
     a.legend()
     for a in ax[1]:
         a.set_xlabel("step")

@@ -2,10 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import read_csv, save, style
-
-SCHED_COLORS = {"constant": "#7f7f7f", "wsd": "#1f77b4", "cosine": "#2ca02c", "wsds": "#d62728",
-                "cyclic-cosine": "#9467bd"}
+from .common import color, read_csv, save, style, title, unique
 
 
 def valley_paths(data, fig_dir):
@@ -20,16 +17,18 @@ def valley_paths(data, fig_dir):
         z[yi[y], xi[x]] = l
     river = read_csv(data / "valley_paths_river.csv")
     p = read_csv(data / "valley_paths.csv")
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for a, sched in zip(ax, ["constant", "wsd"]):
+    schedules = unique(p["schedule"])
+    fig, ax = plt.subplots(1, len(schedules), figsize=(5.5 * len(schedules), 4), sharey=True, squeeze=False)
+    ax = ax[0]
+    for a, sched in zip(ax, schedules):
         a.contour(xs, ys, z, levels=30, cmap="Greys", linewidths=0.6)
-        a.plot(river["x"], river["y_traced"], color="#2ca02c", lw=2, label="river (traced)")
+        a.plot(river["x"], river["y_traced"], color=color("river"), lw=2, label="river (traced)")
         sel = p["schedule"] == sched
         seeds = np.unique(p["seed"][sel])
         for s in seeds[:3]:
             m = sel & (p["seed"] == s)
-            a.plot(p["x"][m], p["y"][m], lw=0.8, alpha=0.9, color=SCHED_COLORS[sched])
-        a.set_title(f"SGD paths, {sched} LR" + (" (bounce, then collapse onto the river)" if sched == "wsd" else ""))
+            a.plot(p["x"][m], p["y"][m], lw=0.8, alpha=0.9, color=color(sched))
+        title(a, f"SGD paths, {sched} LR" + (" (bounce, then collapse onto the river)" if sched == "wsd" else ""))
         a.set_xlabel("x (river coordinate)")
         a.set_xlim(xs.min(), xs.max()); a.set_ylim(ys.min(), ys.max())
     ax[0].set_ylabel("y (hill coordinate)")
@@ -37,11 +36,11 @@ def valley_paths(data, fig_dir):
     out = [save(fig, fig_dir, "valley_paths.png")]
 
     fig, a = plt.subplots(figsize=(6, 3))
-    for sched in ["constant", "wsd"]:
+    for sched in schedules:
         sel = p["schedule"] == sched
         steps = np.unique(p["step"][sel])
         d = [np.mean(p["distance_to_river"][sel & (p["step"] == t)]) for t in steps]
-        a.plot(steps, d, label=sched, color=SCHED_COLORS[sched])
+        a.plot(steps, d, label=sched, color=color(sched))
     a.set_yscale("log"); a.set_xlabel("step"); a.set_ylabel("mean distance to river"); a.legend()
     out.append(save(fig, fig_dir, "valley_distance_to_river.png"))
     return out
@@ -52,16 +51,16 @@ def loss_split(data, fig_dir):
     style()
     t = read_csv(data / "loss_split.csv")
     fig, ax = plt.subplots(1, 4, figsize=(15, 3.3))
-    for sched in ["constant", "cosine", "wsd"]:
+    for sched in unique(t["schedule"]):
         m = t["schedule"] == sched
-        col = SCHED_COLORS[sched]
+        col = color(sched)
         ax[0].plot(t["step"][m], t["lr"][m], color=col, label=sched)
         ax[1].plot(t["step"][m], t["loss"][m], color=col, label=sched)
         ax[2].plot(t["step"][m], t["river_loss"][m], color=col, label=sched)
         ax[3].plot(t["step"][m], t["hill_loss"][m], color=col, label=f"{sched} (sim)")
         ax[3].plot(t["step"][m], t["theory_hill_loss"][m], color=col, ls=":", lw=1.5)
-    for a, title in zip(ax, ["learning rate", "loss", "river loss", "hill loss (dotted: exact theory)"]):
-        a.set_title(title); a.set_xlabel("step")
+    for a, name in zip(ax, ["learning rate", "loss", "river loss", "hill loss (dotted: exact theory)"]):
+        a.set_title(name); a.set_xlabel("step")
     ax[1].legend(); ax[3].set_yscale("log")
     return [save(fig, fig_dir, "loss_split.png")]
 
@@ -89,23 +88,24 @@ def river_progress(data, fig_dir):
     """(v) River progress vs Σ η for several schedules: one curve, as the theory says."""
     style()
     t = read_csv(data / "river_progress.csv")
-    rivers = list(dict.fromkeys(t["river"]))
-    fig, ax = plt.subplots(1, 2 * len(rivers), figsize=(6.5 * len(rivers), 3.4))
+    rivers = unique(t["river"])
+    fig, ax = plt.subplots(1, 2 * len(rivers), figsize=(6.5 * len(rivers), 3.4), squeeze=False)
+    ax = ax[0]
     for k, river in enumerate(rivers):
         a, b = ax[2 * k], ax[2 * k + 1]
-        for sched in dict.fromkeys(t["schedule"]):
+        for sched in unique(t["schedule"]):
             m = (t["river"] == river) & (t["schedule"] == sched)
             if not m.any():
                 continue
-            col = SCHED_COLORS.get(sched)
+            col = color(sched)
             opt = t["optimizer"][m][0]
             a.plot(t["step"][m], t["river_coord"][m], color=col, label=sched)
             b.plot(t["cumulative_lr"][m], t["river_coord"][m], color=col, label=sched)
         m = t["river"] == river
         order = np.argsort(t["cumulative_lr"][m])
         b.plot(t["cumulative_lr"][m][order], t["theory_river_coord"][m][order], "k:", lw=1.5, label="theory")
-        a.set_title(f"{river} river ({opt}): progress vs step"); a.set_xlabel("step"); a.set_ylabel("river coordinate x")
-        b.set_title(f"{river} river: progress vs Σ η"); b.set_xlabel("Σ η")
+        title(a, f"{river} river ({opt}): progress vs step", 45); a.set_xlabel("step"); a.set_ylabel("river coordinate x")
+        title(b, f"{river} river: progress vs Σ η", 45); b.set_xlabel("Σ η")
         b.legend()
     return [save(fig, fig_dir, "river_progress.png")]
 

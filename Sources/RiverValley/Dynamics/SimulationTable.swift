@@ -29,24 +29,9 @@ extension SimulationResult {
 }
 
 public enum SimulationTable {
-    /// CSV from equally long columns; integers print without a decimal point.
+    /// CSV from equally long columns (``CSVTable``: integers print without a decimal point).
     public static func csv(_ columns: [SimulationColumn]) -> String {
-        var out = columns.map(\.name).joined(separator: ",") + "\n"
-        let rows = columns.first?.values.count ?? 0
-        out.reserveCapacity(rows * columns.count * 12)
-        for r in 0..<rows {
-            for (c, col) in columns.enumerated() {
-                if c > 0 { out += "," }
-                out += format(col.values[r])
-            }
-            out += "\n"
-        }
-        return out
-    }
-
-    @inline(__always) public static func format(_ v: Double) -> String {
-        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
-        return "\(v)"
+        CSVTable(columns: columns.map { ($0.name, $0.values) }).text
     }
 
     /// Theory overlays for gd/sgd (no weight decay) on a straight valley or a diagonal quadratic, whose

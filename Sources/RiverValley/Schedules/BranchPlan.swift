@@ -2,7 +2,7 @@ import Foundation
 
 /// Which runs produce a checkpoint at each budget, and what they cost (paper-notes/paper.md §1.2, §1.4).
 ///
-/// - WSD: one constant-LR main branch, and for each budget B_i a side branch that forks at B_i − D_i,
+/// - WSD: one constant-LR main branch, and for each budget B_i a side branch (``DecayBranch``) that forks at B_i − D_i,
 ///   decays for D_i steps and is then discarded (except as the budget's checkpoint). The main branch runs
 ///   to the last fork; compute = (B_n − D_n) + Σ D_i.
 /// - WSD-S: one run with cycle ends at the budgets, decaying inside the run and resuming from the decayed
@@ -17,7 +17,7 @@ public struct BranchPlan: Sendable, Equatable {
 
     public let budgets: [Int]
     /// WSD side branches, one per budget.
-    public let wsdBranches: [Decay]
+    public let wsdBranches: [DecayBranch]
     /// WSD-S decays inside the single run, one per budget.
     public let wsdsDecays: [Decay]
     /// Steps the WSD main branch runs (to the last fork).
@@ -39,13 +39,11 @@ public struct BranchPlan: Sendable, Equatable {
             throw ScheduleError("budgets must be strictly increasing: \(b) follows \(a)")
         }
         self.budgets = budgets
-        var wsd: [Decay] = []
+        var wsd: [DecayBranch] = []
         var wsds: [Decay] = []
         var previous = 0
         for b in budgets {
-            let d = try stepsFromFractionOrSteps(decay, of: b, name: "decay")
-            guard d <= b else { throw ScheduleError("decay of \(d) steps is longer than the budget of \(b) steps") }
-            wsd.append(Decay(budget: b, forkStep: b - d, decaySteps: d))
+            wsd.append(try DecayBranch(budget: b, decay: decay))
             let base = convention == .cumulative ? b : b - previous
             let ds = try stepsFromFractionOrSteps(decay, of: base, name: "decay")
             guard ds <= b - previous else {
@@ -58,20 +56,27 @@ public struct BranchPlan: Sendable, Equatable {
         wsdsDecays = wsds
     }
 
-    /// The CSV table: one row per decay, then the compute totals.
-    public var csv: String {
-        var out = "schedule,budget,fork_step,decay_steps,end_step\n"
-        for d in wsdBranches { out += "wsd,\(d.budget),\(d.forkStep),\(d.decaySteps),\(d.budget)\n" }
-        for d in wsdsDecays { out += "wsds,\(d.budget),\(d.forkStep),\(d.decaySteps),\(d.budget)\n" }
-        out += "wsd-main,\(budgets.last!),0,0,\(wsdMainSteps)\n"
-        out += "# compute: wsd \(wsdCompute) steps, wsds \(wsdsCompute) steps\n"
-        return out
+    /// The columns of ``table``.
+    public static let csvHeader = ["schedule", "budget", "fork_step", "decay_steps", "end_step"]
+
+    /// The plan as a table: one row per decay (`schedule` = wsd for a branch, wsds for a WSD-S decay), the
+    /// main branch (wsd-main), and the compute totals as a comment line.
+    public var table: CSVTable {
+        var t = CSVTable(Self.csvHeader)
+        for d in wsdBranches { t.append([.t("wsd"), .i(d.budget), .i(d.forkStep), .i(d.decaySteps), .i(d.budget)]) }
+        for d in wsdsDecays { t.append([.t("wsds"), .i(d.budget), .i(d.forkStep), .i(d.decaySteps), .i(d.budget)]) }
+        t.append([.t("wsd-main"), .i(budgets.last!), 0, 0, .i(wsdMainSteps)])
+        t.comments = ["compute: wsd \(wsdCompute) steps, wsds \(wsdsCompute) steps"]
+        return t
     }
 
-    /// The WSD-S schedule realising this plan (cycle ends at the budgets).
+    /// ``table`` as CSV text.
+    public var csv: String { table.text }
+
+    /// The WSD-S schedule realising this plan (cycle ends at the budgets; one budget is one cycle).
     public func wsdsSpec(peak: Double, warmup: Double = 0, shape: DecayShape = .inv, minRatio: Double = 0.1,
                          decay: Double, convention: DecayConvention) -> ScheduleSpec {
         ScheduleSpec(kind: .wsds, steps: budgets.last!, peak: peak, warmup: warmup, decay: decay, shape: shape,
-                     minRatio: minRatio, cycles: Array(budgets.dropLast()), decayOf: convention)
+                     minRatio: minRatio, cycles: budgets.count > 1 ? Array(budgets.dropLast()) : nil, decayOf: convention)
     }
 }

@@ -57,12 +57,27 @@ extension ScheduleSpec {
         if !multiCycle, cycles != nil || cycleCount != nil {
             throw ScheduleError("cycles are only allowed for the wsds and cyclic-cosine kinds, not \(kind.rawValue)")
         }
+        if let n = warmupSteps {
+            guard n >= 0 else { throw ScheduleError("warmupSteps = \(n) is not allowed: use a whole number of steps ≥ 0") }
+            guard warmup == 0 else {
+                throw ScheduleError("give the warmup either as warmup (\(warmup)) or as warmupSteps (\(n)), not both")
+            }
+        }
         if let decay, !(kind == .wsd || kind == .wsds) {
             throw ScheduleError("a decay length (\(decay)) is only allowed for wsd and wsds; \(kind.rawValue) sets its own")
         }
     }
 
     var usesDecayShape: Bool { kind == .wsd || kind == .wsds }
+
+    /// The warmup in steps: `warmupSteps` if set, else `warmup` by Levanter's rule against the first
+    /// cycle's length (the run's length for single-cycle kinds).
+    public func warmupStepCount() throws -> Int {
+        if let n = warmupSteps { return n }
+        try validate()
+        let points = try cyclePoints(steps: steps, ends: cycles, count: cycleCount)
+        return try stepsFromFractionOrSteps(warmup, of: points[1] - points[0], name: "warmup")
+    }
 
     /// The segments of the schedule in step order (native conventions; see `Schedule`).
     func segments() throws -> [Segment] {
@@ -71,8 +86,8 @@ extension ScheduleSpec {
         var previousEnd = 0.0
         for (i, (start, end)) in zip(points, points.dropFirst()).enumerated() {
             let length = end - start
-            let warm = try stepsFromFractionOrSteps(i == 0 ? warmup : rewarmup, of: length,
-                                                    name: i == 0 ? "warmup" : "rewarmup")
+            let warm = try i == 0 ? warmupStepCount()
+                : stepsFromFractionOrSteps(rewarmup, of: length, name: "rewarmup")
             let decaySteps: Int
             switch kind {
             case .constant:

@@ -48,6 +48,10 @@ public struct ScheduleSpec: Codable, Sendable, Equatable {
     public var peak: Double
     /// Warmup: a fraction of the first cycle (of the run for single-cycle kinds) or whole steps.
     public var warmup: Double
+    /// Or the warmup as an exact number of steps (any n ≥ 0; `warmup` cannot say 1 step, which Levanter's
+    /// rule reads as the fraction 1.0). Set by decay branches, which inherit their parent's warmup in steps
+    /// (``DecayBranch/schedule(continuing:shape:minRatio:)``); nil means `warmup` applies.
+    public var warmupSteps: Int?
     /// Decay length (wsd, wsds): a fraction of each cycle / of the cumulative budget, or whole steps.
     /// nil means the default, 0.1.
     public var decay: Double?
@@ -67,8 +71,9 @@ public struct ScheduleSpec: Codable, Sendable, Equatable {
 
     public init(kind: ScheduleKind, steps: Int, peak: Double, warmup: Double = 0, decay: Double? = nil,
                 shape: DecayShape = .inv, minRatio: Double = 0.1, cycles: [Int]? = nil, cycleCount: Int? = nil,
-                rewarmup: Double = 0, decayOf: DecayConvention = .cycle) {
+                rewarmup: Double = 0, decayOf: DecayConvention = .cycle, warmupSteps: Int? = nil) {
         self.kind = kind
+        self.warmupSteps = warmupSteps
         self.steps = steps
         self.peak = peak
         self.warmup = warmup

@@ -58,32 +58,3 @@ typealias F16 = SIMD16<Float>
 
 /// Scalar eˣ through the same 16-lane code, so tails of rows match their bodies exactly.
 @inline(__always) func scalarExp(_ x: Float) -> Float { simdExp(F16(repeating: x))[0] }
-
-/// Runs `body(worker, range)` on contiguous chunks of `0..<count`, one chunk per core.
-enum Parallel {
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
-    /// `minPerWorker`: below this many items per worker the loop runs on the calling thread.
-    @inline(__always)
-    static func chunks(_ count: Int, minPerWorker: Int = 1, _ body: (Int, Range<Int>) -> Void) {
-        let w = min(workers, max(1, count / max(1, minPerWorker)))
-        if w <= 1 {
-            body(0, 0..<count)
-            return
-        }
-        // The kernels hand raw pointers to disjoint slices; Swift cannot see that, hence the box.
-        withoutActuallyEscaping(body) { escapable in
-            let box = UncheckedSendable(escapable)
-            DispatchQueue.concurrentPerform(iterations: w) { i in
-                let lo = count * i / w, hi = count * (i + 1) / w
-                box.value(i, lo..<hi)
-            }
-        }
-    }
-}
-
-/// Carries a value the caller knows is safe to share across the parallel loop's threads.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

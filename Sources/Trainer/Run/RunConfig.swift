@@ -170,6 +170,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
         if let v = try c.decodeIfPresent(Int.self, forKey: AnyKey("steps")) { s.steps = v }
         if let v = try dbl("peak") { s.peak = v }
         if let v = try dbl("warmup") { s.warmup = v }
+        if c.contains(AnyKey("warmupSteps")) {
+            // Exact steps replace the default fractional warmup unless the file gives both (an error in build()).
+            s.warmupSteps = try c.decodeIfPresent(Int.self, forKey: AnyKey("warmupSteps"))
+            if !c.contains(AnyKey("warmup")) { s.warmup = 0 }
+        }
         if c.contains(AnyKey("decay")) { s.decay = try dbl("decay") }
         if let v = try c.decodeIfPresent(String.self, forKey: AnyKey("shape")) {
             guard let sh = DecayShape(rawValue: v) else {

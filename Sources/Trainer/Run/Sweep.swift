@@ -4,8 +4,9 @@ import RiverValley
 /// The paper's budget comparison at small scale (paper-notes/paper.md §1.4, §4): for budgets B₁ < B₂ < …, train
 ///
 /// - `wsd`: one constant-LR main branch to the last fork step with checkpoints at every fork, and one
-///   decay branch per budget forking at Bᵢ − Dᵢ (Dᵢ = decay·Bᵢ);
-/// - `wsds`: one WSD-S run with cycle ends at the budgets (decay per cycle or cumulative);
+///   decay branch per budget forking at Bᵢ − Dᵢ (``DecayBranch``: Dᵢ = ⌊decay·Bᵢ⌋);
+/// - `wsds`: one WSD-S run with cycle ends at the budgets (decay per cycle or cumulative; one budget is one
+///   cycle);
 /// - `cyclic-cosine`: one run, a cosine per cycle [Bᵢ₋₁, Bᵢ];
 /// - `cosine`: a separate cosine run per budget;
 ///
@@ -16,7 +17,7 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public var base: RunConfig
     public var budgets: [Int]
     public var seeds: [UInt64]
-    public var schedules: [String]
+    public var schedules: [ScheduleFamily]
     /// Decay length: a fraction (≤ 1) of the budget (WSD) / cycle or cumulative budget (WSD-S), or steps.
     public var decay: Double
     public var convention: DecayConvention
@@ -26,9 +27,7 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     /// Warmup in whole steps (0 or ≥ 2), the same for every schedule so WSD branches share the main run.
     public var warmupSteps: Int
 
-    public static let allSchedules = ["wsd", "wsds", "cyclic-cosine", "cosine"]
-
-    public init(base: RunConfig, budgets: [Int], seeds: [UInt64], schedules: [String] = SweepSpec.allSchedules,
+    public init(base: RunConfig, budgets: [Int], seeds: [UInt64], schedules: [ScheduleFamily] = ScheduleFamily.allCases,
                 decay: Double = 0.1, convention: DecayConvention = .cumulative, shape: DecayShape = .inv,
                 minRatio: Double = 0.1, peak: Double? = nil, warmupSteps: Int = 0) {
         self.base = base; self.budgets = budgets; self.seeds = seeds; self.schedules = schedules
@@ -39,8 +38,8 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public func validate() throws {
         _ = try BranchPlan(budgets: budgets, decay: decay, convention: convention)
         guard !seeds.isEmpty else { throw RunError.config("sweep needs at least one seed") }
-        for s in schedules where !Self.allSchedules.contains(s) {
-            throw RunError.config("unknown sweep schedule '\(s)' (allowed: \(Self.allSchedules.joined(separator: ", ")))")
+        guard !schedules.isEmpty else {
+            throw RunError.config("sweep needs at least one schedule (allowed: \(ScheduleFamily.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard warmupSteps == 0 || warmupSteps >= 2 else {
             throw RunError.config("warmupSteps must be 0 or at least 2 (whole steps), got \(warmupSteps)")
@@ -54,10 +53,10 @@ public struct SweepSpec: Codable, Sendable, Equatable {
         }
     }
 
-    /// One planned run: its path under the sweep directory, schedule family, budget (0 for shared runs).
+    /// One planned run: its path under the sweep directory, role in its family, budget (0 for shared runs).
     public struct PlannedRun: Sendable {
         public var name: String
-        public var schedule: String
+        public var schedule: RunSchedule
         public var seed: UInt64
         public var budget: Int
         public var config: RunConfig
@@ -78,43 +77,46 @@ public struct SweepSpec: Codable, Sendable, Equatable {
             func spec(_ kind: ScheduleKind, steps: Int) -> ScheduleSpec {
                 ScheduleSpec(kind: kind, steps: steps, peak: peak, warmup: W, shape: shape, minRatio: minRatio)
             }
-            if schedules.contains("wsd") {
+            if schedules.contains(.wsd) {
                 var main = base
                 main.schedule = spec(.constant, steps: plan.wsdMainSteps)
                 main.checkpointAt = plan.wsdBranches.map(\.forkStep).filter { $0 > 0 }
                 main.evalAt = (main.checkpointAt + budgets).filter { $0 <= plan.wsdMainSteps }
-                runs.append(PlannedRun(name: prefix + "wsd-main", schedule: "wsd-main", seed: seed, budget: 0, config: main))
+                runs.append(PlannedRun(name: prefix + "wsd-main", schedule: .wsdMain, seed: seed, budget: 0, config: main))
                 for d in plan.wsdBranches {
                     var br = base
+                    // The branch's fork and decay come from DecayBranch; the decay is written in whole steps
+                    // (≥ 2 by validate(), so Levanter's rule cannot read it as a fraction) and the warmup W is
+                    // shared with the main run, so sweep directories written before keep their configs.
                     br.schedule = spec(.wsd, steps: d.budget)
                     br.schedule.decay = Double(d.decaySteps)
                     br.evalAt = [d.budget]
                     if d.forkStep > 0 {
                         br.parent = ParentRef(run: directory.appendingPathComponent(prefix + "wsd-main").path, step: d.forkStep)
                     }
-                    runs.append(PlannedRun(name: prefix + "wsd-B\(d.budget)", schedule: "wsd", seed: seed, budget: d.budget, config: br))
+                    runs.append(PlannedRun(name: prefix + "wsd-B\(d.budget)", schedule: .wsd, seed: seed, budget: d.budget, config: br))
                 }
             }
-            if schedules.contains("wsds") {
+            if schedules.contains(.wsds) {
                 var r = base
                 r.schedule = plan.wsdsSpec(peak: peak, warmup: W, shape: shape, minRatio: minRatio, decay: decay,
                                            convention: convention)
                 r.evalAt = budgets; r.checkpointAt = budgets
-                runs.append(PlannedRun(name: prefix + "wsds", schedule: "wsds", seed: seed, budget: maxB, config: r))
+                runs.append(PlannedRun(name: prefix + "wsds", schedule: .wsds, seed: seed, budget: maxB, config: r))
             }
-            if schedules.contains("cyclic-cosine") {
+            if schedules.contains(.cyclicCosine) {
                 var r = base
                 r.schedule = spec(.cyclicCosine, steps: maxB)
-                r.schedule.cycles = Array(budgets.dropLast())
+                r.schedule.cycles = budgets.count > 1 ? Array(budgets.dropLast()) : nil  // one budget: one cycle
                 r.evalAt = budgets; r.checkpointAt = budgets
-                runs.append(PlannedRun(name: prefix + "cyclic-cosine", schedule: "cyclic-cosine", seed: seed, budget: maxB, config: r))
+                runs.append(PlannedRun(name: prefix + "cyclic-cosine", schedule: .cyclicCosine, seed: seed, budget: maxB, config: r))
             }
-            if schedules.contains("cosine") {
+            if schedules.contains(.cosine) {
                 for b in budgets {
                     var r = base
                     r.schedule = spec(.cosine, steps: b)
                     r.evalAt = [b]
-                    runs.append(PlannedRun(name: prefix + "cosine-B\(b)", schedule: "cosine", seed: seed, budget: b, config: r))
+                    runs.append(PlannedRun(name: prefix + "cosine-B\(b)", schedule: .cosine, seed: seed, budget: b, config: r))
                 }
             }
         }
@@ -122,10 +124,10 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     }
 
     /// Optimizer steps each schedule spends to produce a checkpoint at every budget.
-    public func computeSteps() throws -> [String: Int] {
+    public func computeSteps() throws -> [ScheduleFamily: Int] {
         let plan = try BranchPlan(budgets: budgets, decay: decay, convention: convention)
-        return ["wsd": plan.wsdCompute, "wsds": budgets.last!, "cyclic-cosine": budgets.last!,
-                "cosine": budgets.reduce(0, +)]
+        return [.wsd: plan.wsdCompute, .wsds: budgets.last!, .cyclicCosine: budgets.last!,
+                .cosine: budgets.reduce(0, +)]
     }
 }
 
@@ -180,7 +182,7 @@ public struct Sweep {
 
     /// One result row: validation loss of `schedule` at `budget` for `seed`.
     public struct Result: Sendable {
-        public var schedule: String
+        public var schedule: ScheduleFamily
         public var seed: UInt64
         public var budget: Int
         public var valLoss: Double
@@ -188,46 +190,52 @@ public struct Sweep {
 
     public func results() throws -> [Result] {
         var out: [Result] = []
-        for r in try spec.plannedRuns(directory: directory) where r.schedule != "wsd-main" {
+        for r in try spec.plannedRuns(directory: directory) where r.schedule != .wsdMain {
             let metrics = try MetricsRecord.read(directory.appendingPathComponent(r.name).appendingPathComponent("metrics.jsonl"))
-            let budgets = r.schedule == "wsd" || r.schedule == "cosine" ? [r.budget] : spec.budgets
+            let budgets = r.schedule == .wsd || r.schedule == .cosine ? [r.budget] : spec.budgets
             for b in budgets {
                 if let v = metrics.first(where: { $0.step == b })?.valLoss {
-                    out.append(Result(schedule: r.schedule, seed: r.seed, budget: b, valLoss: v))
+                    out.append(Result(schedule: r.schedule.family, seed: r.seed, budget: b, valLoss: v))
                 }
             }
         }
         return out
     }
 
+    /// The columns of results.csv, summary.csv and curves.csv (docs/trainer-format.md).
+    public static let resultColumns = ["schedule", "seed", "budget", "val_loss"]
+    public static let summaryColumns = ["schedule", "budget", "val_loss_mean", "val_loss_std", "seeds", "compute_steps", "compute_tokens"]
+    public static let curveColumns = ["run", "schedule", "seed", "budget", "step", "lr", "loss", "val_loss"]
+
     /// Writes results.csv (one row per schedule, seed, budget), summary.csv (mean ± std over seeds with
-    /// compute) and curves.csv (every metrics line of every run).
+    /// compute) and curves.csv (every metrics line of every run; val_loss empty where not evaluated).
     public func writeTables() throws {
         let results = try self.results()
-        var csv = "schedule,seed,budget,val_loss\n"
-        for r in results { csv += "\(r.schedule),\(r.seed),\(r.budget),\(r.valLoss)\n" }
-        try AtomicFile.write(csv, to: directory.appendingPathComponent("results.csv"))
+        var csv = CSVTable(Self.resultColumns)
+        for r in results { csv.append([.t(r.schedule.rawValue), .t(String(r.seed)), .i(r.budget), .n(r.valLoss)]) }
+        try csv.write(to: directory.appendingPathComponent("results.csv"))
 
         let compute = try spec.computeSteps()
         let tokensPerStep = spec.base.tokensPerStep
-        var sum = "schedule,budget,val_loss_mean,val_loss_std,seeds,compute_steps,compute_tokens\n"
-        for s in SweepSpec.allSchedules where spec.schedules.contains(s) {
+        var sum = CSVTable(Self.summaryColumns)
+        for s in ScheduleFamily.allCases where spec.schedules.contains(s) {
             for b in spec.budgets {
                 let v = results.filter { $0.schedule == s && $0.budget == b }.map(\.valLoss)
                 guard !v.isEmpty else { continue }
                 let c = compute[s] ?? 0
-                sum += "\(s),\(b),\(Statistics.mean(v)),\(Statistics.standardDeviation(v)),\(v.count),\(c),\(c * tokensPerStep)\n"
+                sum.append([.t(s.rawValue), .i(b), .n(Statistics.mean(v)), .n(Statistics.standardDeviation(v)), .i(v.count),
+                            .i(c), .i(c * tokensPerStep)])
             }
         }
-        try AtomicFile.write(sum, to: directory.appendingPathComponent("summary.csv"))
+        try sum.write(to: directory.appendingPathComponent("summary.csv"))
 
-        var curves = "run,schedule,seed,budget,step,lr,loss,val_loss\n"
+        var curves = CSVTable(Self.curveColumns)
         for r in try spec.plannedRuns(directory: directory) {
             let metrics = try MetricsRecord.read(directory.appendingPathComponent(r.name).appendingPathComponent("metrics.jsonl"))
             for m in metrics {
-                curves += "\(r.name),\(r.schedule),\(r.seed),\(r.budget),\(m.step),\(m.lr),\(m.loss),\(m.valLoss.map { "\($0)" } ?? "")\n"
+                curves.append([.t(r.name), .t(r.schedule.rawValue), .t(String(r.seed)), .i(r.budget), .i(m.step), .n(m.lr), .n(m.loss), .n(m.valLoss)])
             }
         }
-        try AtomicFile.write(curves, to: directory.appendingPathComponent("curves.csv"))
+        try curves.write(to: directory.appendingPathComponent("curves.csv"))
     }
 }

@@ -6,6 +6,7 @@ import Trainer
 // error listing them (docs/cli.md, "Value types"). Schedule enums: ScheduleOptions.swift.
 extension SimulationOptimizer: ExpressibleByArgument {}
 extension OptimizerAlgorithm: ExpressibleByArgument {}
+extension ScheduleFamily: ExpressibleByArgument {}
 
 /// A transformer preset (`TransformerConfig.presets`).
 struct ModelPresetName: CatalogName {

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The one CSV writer: every table the CLI and the experiments write goes through it, so every file has a
+/// header, equally long rows and the same number format.
+///
+/// - Numbers: integers print without a decimal point (`12`, not `12.0`), others in Swift's shortest
+///   round-trip form; NaN prints as `nan` and ±∞ as `inf`/`-inf` (numpy's and pandas' spellings).
+/// - Text cells are quoted per RFC 4180 when they contain a comma, a quote or a line break.
+/// - `comments` are written after the rows as `# …` lines (readers skip them).
+public struct CSVTable: Sendable {
+    public let header: [String]
+    public private(set) var lines: [String] = []
+    public var comments: [String] = []
+
+    public init(_ header: [String]) { self.header = header }
+
+    /// A table of equally long numeric columns (name, values).
+    public init(columns: [(name: String, values: [Double])]) {
+        header = columns.map(\.name)
+        let rows = columns.first?.values.count ?? 0
+        lines.reserveCapacity(rows)
+        for r in 0..<rows {
+            lines.append(columns.map { CSVTable.format($0.values[r]) }.joined(separator: ","))
+        }
+    }
+
+    public enum Cell: Sendable, ExpressibleByStringLiteral, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral {
+        case text(String), number(Double)
+        public init(stringLiteral value: String) { self = .text(value) }
+        public init(floatLiteral value: Double) { self = .number(value) }
+        public init(integerLiteral value: Int) { self = .number(Double(value)) }
+        var rendered: String {
+            switch self {
+            case let .text(s): return CSVTable.quoted(s)
+            case let .number(v): return CSVTable.format(v)
+            }
+        }
+    }
+
+    public mutating func append(_ cells: [Cell]) {
+        precondition(cells.count == header.count, "row has \(cells.count) cells, header has \(header.count)")
+        lines.append(cells.map(\.rendered).joined(separator: ","))
+    }
+
+    public var text: String {
+        ([header.map(CSVTable.quoted).joined(separator: ",")] + lines + comments.map { "# " + $0 }).joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the table to `url` atomically (temp file + rename).
+    public func write(to url: URL) throws { try AtomicFile.write(text, to: url) }
+
+    /// A number as a cell: integers without a decimal point, NaN as `nan`, ±∞ as `inf`/`-inf`.
+    @inline(__always) public static func format(_ v: Double) -> String {
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        if v.isNaN { return "nan" }
+        if v.isInfinite { return v > 0 ? "inf" : "-inf" }
+        return "\(v)"
+    }
+
+    /// A text cell, quoted (with doubled quotes) if it holds a comma, a quote or a line break.
+    public static func quoted(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension CSVTable.Cell {
+    public static func n(_ v: Double) -> Self { .number(v) }
+    public static func i(_ v: Int) -> Self { .number(Double(v)) }
+    public static func t(_ s: String) -> Self { .text(s) }
+    /// An optional number: empty when nil (a value not measured at this row).
+    public static func n(_ v: Double?) -> Self { v.map { .number($0) } ?? .text("") }
+}
