@@ -100,9 +100,66 @@ struct AnalyzeCLITests {
         try fails(["interpolate", "--from", f.a, "--to", f.b, "--text", f.text, "--extend", "nan"], "--extend must be finite")
         try fails(["hessian", "--checkpoint", f.a, "--text", f.text, "--top", "5", "--iterations", "3"], "--iterations (3) must be at least --top (5)")
         try fails(["hessian", "--checkpoint", f.a, "--text", f.text, "--max-bytes", "1"], "--max-bytes must be at least 2")
-        for command in ["hessian", "interpolate"] {
+        for command in ["hessian", "interpolate", "tokens", "noise", "sharpness"] {
             let h = try RiverCLI.run(["analyze", command, "--help"])
             #expect(h.status == 0 && h.stdout.contains("Example:") && h.stdout.contains("river analyze \(command)"))
         }
+    }
+
+    @Test("tokens: one row per checkpoint and bucket; buckets hold every token once; weighted means equal river eval")
+    func tokensCSV() throws {
+        let f = Self.fixture
+        for source in ["ngram", "model:\(f.a)"] {
+            let r = try RiverCLI.run(["analyze", "tokens", "--checkpoints", "\(f.a),\(f.b)", "--text", f.text,
+                                      "--max-bytes", "800", "--uncertainty", source, "--buckets", "4"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+            #expect(lines[0] == ["checkpoint", "step", "bucket", "uncertainty_lo", "uncertainty_hi", "tokens", "mean_loss"])
+            #expect(lines.count == 9)
+            for (ck, rows) in [(f.a, lines[1...4]), (f.b, lines[5...8])] {
+                #expect(rows.allSatisfy { $0[0] == ck })
+                #expect(rows.map { Int($0[5])! }.reduce(0, +) == 799)
+                let weighted = rows.reduce(0.0) { $0 + Double($1[5])! * Double($1[6])! } / 799
+                let e = try RiverCLI.run(["eval", "--checkpoint", ck, "--text", f.text, "--max-bytes", "800"])
+                let eval = (try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any])["loss"] as! Double
+                #expect(abs(weighted - eval) <= 1e-9 * eval)
+            }
+        }
+        let bad = try RiverCLI.run(["analyze", "tokens", "--checkpoints", "\(f.a),,\(f.b)", "--text", f.text])
+        #expect(bad.status != 0 && bad.stderr.contains("without empty elements"))
+        let src = try RiverCLI.run(["analyze", "tokens", "--checkpoints", f.a, "--text", f.text, "--uncertainty", "bigram"])
+        #expect(src.status != 0 && src.stderr.contains("uncertainty"))
+    }
+
+    @Test("noise: JSON traces with standard errors; per example = batch size × per batch; odd --batches rejected")
+    func noiseJSON() throws {
+        let f = Self.fixture
+        let r = try RiverCLI.run(["analyze", "noise", "--checkpoint", f.b, "--batches", "6", "--batch-size", "3", "--seed", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let batch = json["trace_per_batch"] as! [String: Double], example = json["trace_per_example"] as! [String: Double]
+        #expect(batch["estimate"]! > 0 && batch["stderr"]! > 0 && abs(example["estimate"]! - 3 * batch["estimate"]!) <= 1e-12 * example["estimate"]!)
+        #expect(json["trace_per_batch_preconditioned"] is [String: Double])
+        let bad = try RiverCLI.run(["analyze", "noise", "--checkpoint", f.b, "--batches", "5"])
+        #expect(bad.status != 0 && bad.stderr.contains("--batches must be an even number"))
+    }
+
+    @Test("sharpness: one row per checkpoint; lambda_max equals analyze hessian's; Adam threshold (2+2b1)/((1-b1) lr)")
+    func sharpnessCSV() throws {
+        let f = Self.fixture
+        let run = URL(fileURLWithPath: f.b).deletingLastPathComponent().deletingLastPathComponent().path
+        let r = try RiverCLI.run(["analyze", "sharpness", "--run", run, "--text", f.text, "--max-bytes", "300",
+                                  "--iterations", "15"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (header, rows) = RiverCLI.parseCSV(r.stdout)
+        #expect(header == ["step", "lr", "loss", "lambda_max", "lambda_max_preconditioned", "threshold"])
+        #expect(rows.map { $0[0] } == [10, 20])
+        #expect(rows.allSatisfy { $0[1] == 0.01 && abs($0[5] - 3.8 / (0.1 * 0.01)) < 1e-9 })
+        let h = try RiverCLI.run(["analyze", "hessian", "--checkpoint", f.b, "--text", f.text, "--max-bytes", "300",
+                                  "--top", "1", "--iterations", "15", "--trace-probes", "0"])
+        let ev = (try JSONSerialization.jsonObject(with: Data(h.stdout.utf8)) as! [String: Any])["eigenvalues"] as! [Double]
+        #expect(rows[1][3] == ev[0])
+        let none = try RiverCLI.run(["analyze", "sharpness", "--run", f.dir.path, "--text", f.text])
+        #expect(none.status != 0 && none.stderr.contains("not a run directory"))
     }
 }
