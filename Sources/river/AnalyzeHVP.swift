@@ -36,11 +36,15 @@ struct AnalyzeHVP: ParsableCommand {
     @Option(name: .long, help: "Output safetensors file.")
     var out: String
 
+    @Option(name: .customLong("repeat"), help: "After the first (warm-up) product, time this many more and print their seconds as JSON (benchmarks).")
+    var repeats: Int = 0
+
     func validate() throws {
         if !(finiteDifferenceStep.isFinite && finiteDifferenceStep > 0) {
             throw ValidationError("--finite-difference-step must be finite and > 0, got \(finiteDifferenceStep)")
         }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if repeats < 0 { throw ValidationError("--repeat must be ≥ 0, got \(repeats)") }
     }
 
     func run() throws {
@@ -51,6 +55,12 @@ struct AnalyzeHVP: ParsableCommand {
         RandomSource(seed: seed).fillGaussian(&v)
         let (value, gradient) = loss.lossAndGradient()
         let hv = loss.hessianVectorProduct(v)
+        var seconds: [Double] = []
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = loss.hessianVectorProduct(v)
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
         var out: [String: SafeTensor] = ["loss": SafeTensor([value], shape: [1])]
         for t in loss.tensors {
             let r = t.offset..<(t.offset + t.count)
@@ -59,6 +69,10 @@ struct AnalyzeHVP: ParsableCommand {
             out["hv." + t.name] = SafeTensor(Array(hv[r]), shape: t.shape)
         }
         try SafeTensors(tensors: out).write(to: URL(fileURLWithPath: self.out))
+        if repeats > 0 {
+            struct Timing: Encodable { var hvp_seconds: [Double]; var parameters: Int; var tokens: Int }
+            try printJSON(Timing(hvp_seconds: seconds, parameters: loss.dimension, tokens: loss.windows.predicted))
+        }
     }
 
 }
