@@ -1,26 +1,27 @@
 import Foundation
 import LinearAlgebra
 
-/// Forward/backward pairs of the transformer's layers (llm.c style), on raw row-major Float32 buffers.
+/// Forward/backward pairs of the transformer's layers (llm.c style), on raw row-major buffers of a
+/// ``ModelScalar`` (Float32 for training, Float64 for curvature analysis).
 ///
 /// Shapes use N = batch·T rows (tokens), C = width, F = MLP hidden, V = vocabulary, H = heads,
 /// D = head size. Backward functions *accumulate* (`+=`) into parameter gradients and into the
 /// gradient of the residual stream; they overwrite their other outputs. No function allocates.
-typealias FPtr = UnsafeMutablePointer<Float>
-typealias CFPtr = UnsafePointer<Float>
+typealias Ptr<T> = UnsafeMutablePointer<T>
+typealias CPtr<T> = UnsafePointer<T>
 
 enum Layers {
     // MARK: token embedding
 
     /// out[N, C] = wte[tokens[n], :]
-    static func embeddingForward(out: FPtr, tokens: UnsafePointer<Int32>, wte: CFPtr, N: Int, C: Int) {
+    static func embeddingForward<S: ModelScalar>(out: Ptr<S>, tokens: UnsafePointer<Int32>, wte: CPtr<S>, N: Int, C: Int) {
         for n in 0..<N {
             (out + n * C).update(from: wte + Int(tokens[n]) * C, count: C)
         }
     }
 
     /// dwte[tokens[n], :] += dout[n, :]
-    static func embeddingBackward(dwte: FPtr, dout: CFPtr, tokens: UnsafePointer<Int32>, N: Int, C: Int) {
+    static func embeddingBackward<S: ModelScalar>(dwte: Ptr<S>, dout: CPtr<S>, tokens: UnsafePointer<Int32>, N: Int, C: Int) {
         // Split the columns between the cores: rows of dwte can repeat, columns never collide.
         Parallel.chunks(C / 16 + (C % 16 == 0 ? 0 : 1), minPerWorker: 8) { _, blocks in
             let c0 = blocks.lowerBound * 16, c1 = min(C, blocks.upperBound * 16)
@@ -34,16 +35,16 @@ enum Layers {
     // MARK: RMSNorm
 
     /// out[N, C] = x · rstd · w with rstd[n] = 1 / sqrt(mean_c x[n, c]² + eps).
-    static func rmsnormForward(out: FPtr, rstd: FPtr, x: CFPtr, weight: CFPtr, N: Int, C: Int, eps: Float) {
+    static func rmsnormForward<S: ModelScalar>(out: Ptr<S>, rstd: Ptr<S>, x: CPtr<S>, weight: CPtr<S>, N: Int, C: Int, eps: S) {
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
             for n in rows {
                 let xr = x + n * C, o = out + n * C
-                var acc = F16()
+                var acc = SIMD16<S>()
                 var c = 0
                 while c + 16 <= C { let v = load16(xr + c); acc += v * v; c += 16 }
                 var ss = acc.sum()
                 while c < C { ss += xr[c] * xr[c]; c += 1 }
-                let r = 1 / (ss / Float(C) + eps).squareRoot()
+                let r = 1 / (ss / S(C) + eps).squareRoot()
                 rstd[n] = r
                 c = 0
                 while c + 16 <= C { store16(load16(xr + c) * r * load16(weight + c), o + c); c += 16 }
@@ -54,15 +55,15 @@ enum Layers {
 
     /// dx[N, C] += rstd·(w⊙dy) − x · rstd³/C · Σ_c w⊙dy⊙x ;  dweight[C] += Σ_n dy ⊙ x · rstd.
     /// `scratch` holds `Parallel.workers · C` floats for per-core partial dweight sums.
-    static func rmsnormBackward(dx: FPtr, dweight: FPtr, dy: CFPtr, x: CFPtr, weight: CFPtr, rstd: CFPtr,
-                                N: Int, C: Int, scratch: FPtr) {
+    static func rmsnormBackward<S: ModelScalar>(dx: Ptr<S>, dweight: Ptr<S>, dy: CPtr<S>, x: CPtr<S>, weight: CPtr<S>, rstd: CPtr<S>,
+                                N: Int, C: Int, scratch: Ptr<S>) {
         scratch.update(repeating: 0, count: Parallel.workers * C)
         Parallel.chunks(N, minPerWorker: 16) { w, rows in
             let dw = scratch + w * C
             for n in rows {
                 let xr = x + n * C, g = dy + n * C, d = dx + n * C
                 let r = rstd[n]
-                var acc = F16()
+                var acc = SIMD16<S>()
                 var c = 0
                 while c + 16 <= C {
                     let xv = load16(xr + c), gv = load16(g + c)
@@ -72,7 +73,7 @@ enum Layers {
                 }
                 var dot = acc.sum()
                 while c < C { dot += weight[c] * g[c] * xr[c]; dw[c] += g[c] * xr[c] * r; c += 1 }
-                let k = dot * r * r * r / Float(C)
+                let k = dot * r * r * r / S(C)
                 c = 0
                 while c + 16 <= C {
                     store16(load16(d + c) + load16(weight + c) * load16(g + c) * r - load16(xr + c) * k, d + c)
@@ -90,18 +91,18 @@ enum Layers {
     // MARK: linear layers (PyTorch convention: W is [out, in], y = x · Wᵀ)
 
     /// out[N, OC] = x[N, IC] · W[OC, IC]ᵀ + beta · out
-    static func linearForward(out: FPtr, x: CFPtr, w: CFPtr, N: Int, IC: Int, OC: Int, beta: Float = 0) {
-        BLAS.sgemm(transA: false, transB: true, m: N, n: OC, k: IC, alpha: 1, a: x, lda: IC, b: w, ldb: IC,
+    static func linearForward<S: ModelScalar>(out: Ptr<S>, x: CPtr<S>, w: CPtr<S>, N: Int, IC: Int, OC: Int, beta: S = 0) {
+        S.gemm(transA: false, transB: true, m: N, n: OC, k: IC, alpha: 1, a: x, lda: IC, b: w, ldb: IC,
                    beta: beta, c: out, ldc: OC)
     }
 
     /// dx[N, IC] = dy[N, OC] · W[OC, IC] (+ beta·dx);  dW[OC, IC] += dyᵀ · x.
-    static func linearBackward(dx: FPtr?, dw: FPtr, dy: CFPtr, x: CFPtr, w: CFPtr, N: Int, IC: Int, OC: Int,
-                               dxBeta: Float = 0) {
-        BLAS.sgemm(transA: true, transB: false, m: OC, n: IC, k: N, alpha: 1, a: dy, lda: OC, b: x, ldb: IC,
+    static func linearBackward<S: ModelScalar>(dx: Ptr<S>?, dw: Ptr<S>, dy: CPtr<S>, x: CPtr<S>, w: CPtr<S>, N: Int, IC: Int, OC: Int,
+                               dxBeta: S = 0) {
+        S.gemm(transA: true, transB: false, m: OC, n: IC, k: N, alpha: 1, a: dy, lda: OC, b: x, ldb: IC,
                    beta: 1, c: dw, ldc: IC)
         if let dx {
-            BLAS.sgemm(transA: false, transB: false, m: N, n: IC, k: OC, alpha: 1, a: dy, lda: OC, b: w, ldb: IC,
+            S.gemm(transA: false, transB: false, m: N, n: IC, k: OC, alpha: 1, a: dy, lda: OC, b: w, ldb: IC,
                        beta: dxBeta, c: dx, ldc: IC)
         }
     }
@@ -112,7 +113,7 @@ enum Layers {
     /// (a, b) ← (a·cos − b·sin, a·sin + b·cos) with angle t·θ^(−2i/D). `sign = −1` applies the inverse
     /// rotation (the backward pass of the forward rotation).
     /// cos, sin: [T, D/2].
-    static func rope(qkv: FPtr, cos: CFPtr, sin: CFPtr, B: Int, T: Int, C: Int, D: Int, sign: Float) {
+    static func rope<S: ModelScalar>(qkv: Ptr<S>, cos: CPtr<S>, sin: CPtr<S>, B: Int, T: Int, C: Int, D: Int, sign: S) {
         let half = D / 2
         Parallel.chunks(B * T, minPerWorker: 16) { _, rows in
             for row in rows {
@@ -145,9 +146,9 @@ enum Layers {
     /// softmax for the backward pass (entries above the diagonal of each query block are 0;
     /// entries right of the block are not touched).
     /// P = softmax(q kᵀ / √D, causal), out = P v per head.
-    static func attentionForward(attOut: FPtr, probs: FPtr, qkv: CFPtr, B: Int, T: Int, C: Int, H: Int) {
+    static func attentionForward<S: ModelScalar>(attOut: Ptr<S>, probs: Ptr<S>, qkv: CPtr<S>, B: Int, T: Int, C: Int, H: Int) {
         let D = C / H
-        let scale = 1 / Float(D).squareRoot()
+        let scale = 1 / S(D).squareRoot()
         BLAS.withSingleThread {
             Parallel.chunks(B * H) { _, tasks in
                 for task in tasks {
@@ -158,13 +159,13 @@ enum Layers {
                     var r0 = 0
                     while r0 < T {
                         let r1 = min(T, r0 + attentionBlock), m = r1 - r0
-                        BLAS.sgemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: scale,
+                        S.gemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: scale,
                                    a: q + r0 * 3 * C, lda: 3 * C, b: k, ldb: 3 * C, beta: 0, c: P + r0 * T, ldc: T)
                         for i in r0..<r1 {
                             softmaxRow(P + i * T, count: i + 1, capacity: T)
                             (P + i * T + i + 1).update(repeating: 0, count: r1 - i - 1)
                         }
-                        BLAS.sgemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: 1,
+                        S.gemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: 1,
                                    a: P + r0 * T, lda: T, b: v, ldb: 3 * C, beta: 0, c: o + r0 * C, ldc: C)
                         r0 = r1
                     }
@@ -175,10 +176,10 @@ enum Layers {
 
     /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP[B, H, T, T] is scratch.
     /// dV = Pᵀ dO;  dS = P ⊙ (dO vᵀ − rowsum(P ⊙ dO vᵀ));  dq = dS k / √D;  dk = dSᵀ q / √D.
-    static func attentionBackward(dqkv: FPtr, dP: FPtr, dAttOut: CFPtr, qkv: CFPtr, probs: CFPtr,
+    static func attentionBackward<S: ModelScalar>(dqkv: Ptr<S>, dP: Ptr<S>, dAttOut: CPtr<S>, qkv: CPtr<S>, probs: CPtr<S>,
                                   B: Int, T: Int, C: Int, H: Int) {
         let D = C / H
-        let scale = 1 / Float(D).squareRoot()
+        let scale = 1 / S(D).squareRoot()
         BLAS.withSingleThread {
             Parallel.chunks(B * H) { _, tasks in
                 for task in tasks {
@@ -195,19 +196,19 @@ enum Layers {
                     while r0 < T {
                         let r1 = min(T, r0 + attentionBlock), m = r1 - r0
                         // dP = dO · vᵀ   [m, r1]
-                        BLAS.sgemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: 1,
+                        S.gemm(transA: false, transB: true, m: m, n: r1, k: D, alpha: 1,
                                    a: dO + r0 * C, lda: C, b: v, ldb: 3 * C, beta: 0, c: G + r0 * T, ldc: T)
                         // dv[0..<r1] += Pᵀ · dO
-                        BLAS.sgemm(transA: true, transB: false, m: r1, n: D, k: m, alpha: 1,
+                        S.gemm(transA: true, transB: false, m: r1, n: D, k: m, alpha: 1,
                                    a: P + r0 * T, lda: T, b: dO + r0 * C, ldb: C, beta: 1, c: dv, ldc: 3 * C)
                         for i in r0..<r1 {
                             softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
                             (G + i * T + i + 1).update(repeating: 0, count: r1 - i - 1)
                         }
                         // dq = dS · k / √D ;  dk[0..<r1] += dSᵀ · q / √D
-                        BLAS.sgemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: scale,
+                        S.gemm(transA: false, transB: false, m: m, n: D, k: r1, alpha: scale,
                                    a: G + r0 * T, lda: T, b: k, ldb: 3 * C, beta: 0, c: dq + r0 * 3 * C, ldc: 3 * C)
-                        BLAS.sgemm(transA: true, transB: false, m: r1, n: D, k: m, alpha: scale,
+                        S.gemm(transA: true, transB: false, m: r1, n: D, k: m, alpha: scale,
                                    a: G + r0 * T, lda: T, b: q + r0 * 3 * C, ldb: 3 * C, beta: 1, c: dk, ldc: 3 * C)
                         r0 = r1
                     }
@@ -219,39 +220,39 @@ enum Layers {
 
     /// In place: s[0..<n] ← softmax(s[0..<n]). The row may be padded up to `capacity` ≥ n floats:
     /// lanes n..<roundUp16(n) are then overwritten with ≈1e−38 (callers zero them afterwards).
-    @inline(__always) static func softmaxRow(_ s: FPtr, count n: Int, capacity: Int) {
+    @inline(__always) static func softmaxRow<S: ModelScalar>(_ s: Ptr<S>, count n: Int, capacity: Int) {
         let padded = (n + 15) / 16 * 16
         let full = padded <= capacity ? padded : n / 16 * 16
         if full > n { (s + n).update(repeating: -.infinity, count: full - n) }
-        var mx = F16(repeating: -.infinity)
+        var mx = SIMD16<S>(repeating: -.infinity)
         var j = 0
         while j < full { mx = vmax(mx, load16(s + j)); j += 16 }
         var m = mx.max()
         for k in full..<Swift.max(full, n) { m = Swift.max(m, s[k]) }
-        let mv = F16(repeating: m)
-        var acc = F16()
+        let mv = SIMD16<S>(repeating: m)
+        var acc = SIMD16<S>()
         j = 0
-        while j < full { let e = simdExp(load16(s + j) - mv); store16(e, s + j); acc += e; j += 16 }
+        while j < full { let e = vexp(load16(s + j) - mv); store16(e, s + j); acc += e; j += 16 }
         var total = acc.sum()
         if full < n {
-            let e = simdExp(loadPartial(s + full, n - full, pad: -.infinity) - mv)
+            let e = vexp(loadPartial(s + full, n - full, pad: -.infinity) - mv)
             storePartial(e, s + full, n - full)
             for i in 0..<(n - full) { total += e[i] }
         }
-        let inv = F16(repeating: 1 / total)
+        let inv = SIMD16<S>(repeating: 1 / total)
         j = 0
         while j < full { store16(load16(s + j) * inv, s + j); j += 16 }
         for k in full..<Swift.max(full, n) { s[k] *= inv[0] }
     }
 
     /// In place: g[0..<n] ← p ⊙ (g − Σ p⊙g)  (backward of softmax, g = dL/dp on entry).
-    @inline(__always) static func softmaxBackwardRow(_ g: FPtr, p: CFPtr, count n: Int) {
-        var acc = F16()
+    @inline(__always) static func softmaxBackwardRow<S: ModelScalar>(_ g: Ptr<S>, p: CPtr<S>, count n: Int) {
+        var acc = SIMD16<S>()
         var j = 0
         while j + 16 <= n { acc += load16(g + j) * load16(p + j); j += 16 }
         var dot = acc.sum()
         while j < n { dot += g[j] * p[j]; j += 1 }
-        let dv = F16(repeating: dot)
+        let dv = SIMD16<S>(repeating: dot)
         j = 0
         while j + 16 <= n { store16(load16(p + j) * (load16(g + j) - dv), g + j); j += 16 }
         while j < n { g[j] = p[j] * (g[j] - dot); j += 1 }
@@ -260,8 +261,8 @@ enum Layers {
     // MARK: SwiGLU
 
     /// act[N, F] = silu(h[:, :F]) ⊙ h[:, F:] for h = h13[N, 2F] (gate, up), silu(a) = a·σ(a).
-    static func swigluForward(act: FPtr, h13: CFPtr, N: Int, F: Int) {
-        @inline(__always) func kernel(_ av: F16, _ uv: F16) -> F16 { av / (1 + simdExp(-av)) * uv }
+    static func swigluForward<S: ModelScalar>(act: Ptr<S>, h13: CPtr<S>, N: Int, F: Int) {
+        @inline(__always) func kernel(_ av: SIMD16<S>, _ uv: SIMD16<S>) -> SIMD16<S> { av / (1 + vexp(-av)) * uv }
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
             for n in rows {
                 let a = h13 + n * 2 * F, u = a + F, o = act + n * F
@@ -276,9 +277,9 @@ enum Layers {
     }
 
     /// dh13[N, 2F] from dact[N, F]:  d gate = dact·u·σ(a)(1 + a(1 − σ(a))),  d up = dact·silu(a).
-    static func swigluBackward(dh13: FPtr, dact: CFPtr, h13: CFPtr, N: Int, F: Int) {
-        @inline(__always) func kernel(_ av: F16, _ uv: F16, _ gv: F16) -> (F16, F16) {
-            let sig = 1 / (1 + simdExp(-av))
+    static func swigluBackward<S: ModelScalar>(dh13: Ptr<S>, dact: CPtr<S>, h13: CPtr<S>, N: Int, F: Int) {
+        @inline(__always) func kernel(_ av: SIMD16<S>, _ uv: SIMD16<S>, _ gv: SIMD16<S>) -> (SIMD16<S>, SIMD16<S>) {
+            let sig = 1 / (1 + vexp(-av))
             return (gv * uv * sig * (1 + av * (1 - sig)), gv * av * sig)
         }
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
@@ -304,23 +305,23 @@ enum Layers {
     // MARK: softmax cross-entropy
 
     /// losses[n] = logsumexp(logits[n, :]) − logits[n, targets[n]];  lse[n] keeps logsumexp.
-    static func crossEntropyForward(losses: FPtr, lse: FPtr, logits: CFPtr, targets: UnsafePointer<Int32>,
+    static func crossEntropyForward<S: ModelScalar>(losses: Ptr<S>, lse: Ptr<S>, logits: CPtr<S>, targets: UnsafePointer<Int32>,
                                     N: Int, V: Int) {
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
             for n in rows {
                 let l = logits + n * V
-                var mx = F16(repeating: -.infinity)
+                var mx = SIMD16<S>(repeating: -.infinity)
                 var j = 0
                 while j + 16 <= V { mx = vmax(mx, load16(l + j)); j += 16 }
                 var m = mx.max()
                 while j < V { m = Swift.max(m, l[j]); j += 1 }
-                let mv = F16(repeating: m)
-                var acc = F16()
+                let mv = SIMD16<S>(repeating: m)
+                var acc = SIMD16<S>()
                 j = 0
-                while j + 16 <= V { acc += simdExp(load16(l + j) - mv); j += 16 }
-                if j < V { acc += simdExp(loadPartial(l + j, V - j, pad: -.infinity) - mv) }
+                while j + 16 <= V { acc += vexp(load16(l + j) - mv); j += 16 }
+                if j < V { acc += vexp(loadPartial(l + j, V - j, pad: -.infinity) - mv) }
                 // The clamped exp turns −∞ padding into ≈1e−38 per lane: far below Float resolution of the sum.
-                let s = m + Float(log(Double(acc.sum())))
+                let s = m + vlog(acc.sum())
                 lse[n] = s
                 losses[n] = s - l[Int(targets[n])]
             }
@@ -328,16 +329,16 @@ enum Layers {
     }
 
     /// dlogits[N, V] = scale · (softmax(logits) − onehot(targets)), with softmax = exp(logits − lse).
-    static func crossEntropyBackward(dlogits: FPtr, logits: CFPtr, lse: CFPtr, targets: UnsafePointer<Int32>,
-                                     N: Int, V: Int, scale: Float) {
+    static func crossEntropyBackward<S: ModelScalar>(dlogits: Ptr<S>, logits: CPtr<S>, lse: CPtr<S>, targets: UnsafePointer<Int32>,
+                                     N: Int, V: Int, scale: S) {
         Parallel.chunks(N, minPerWorker: 16) { _, rows in
             for n in rows {
                 let l = logits + n * V, d = dlogits + n * V
-                let sv = F16(repeating: lse[n])
+                let sv = SIMD16<S>(repeating: lse[n])
                 var j = 0
-                while j + 16 <= V { store16(simdExp(load16(l + j) - sv) * scale, d + j); j += 16 }
+                while j + 16 <= V { store16(vexp(load16(l + j) - sv) * scale, d + j); j += 16 }
                 if j < V {
-                    storePartial(simdExp(loadPartial(l + j, V - j, pad: 0) - sv) * scale, d + j, V - j)
+                    storePartial(vexp(loadPartial(l + j, V - j, pad: 0) - sv) * scale, d + j, V - j)
                 }
                 d[Int(targets[n])] -= scale
             }

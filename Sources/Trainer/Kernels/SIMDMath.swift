@@ -1,28 +1,74 @@
 import Foundation
+import LinearAlgebra
+
+/// The element type of the transformer: `Float` for training (bit-exact with the original Float32
+/// kernels), `Double` for curvature analysis (Hessian-vector products by central differences of
+/// gradients need the gradient to ~1e-15 relative, see `TextLoss`).
+///
+/// One implementation of every layer serves both: the kernels are generic over `ModelScalar` and the
+/// compiler specialises them per type (whole-module optimisation), so the Float path runs the same
+/// instructions as before the generalisation. The only type-specific maths are ``vexp(_:)`` and
+/// ``vlog(_:)``, which branch on the type (the branch folds away in each specialisation, and the Float
+/// exponential stays inlined into the softmax loops — a protocol requirement was not).
+protocol ModelScalar: BLASScalar {}
+
+extension Float: ModelScalar {}
+extension Double: ModelScalar {}
+
+/// eˣ on 16 lanes: Float → the Cephes-style ``simdExp(_:)`` (≲ 2 ulp; clamps to [−87, 88]);
+/// Double → glibc's `exp` lane by lane (exp(−∞) = 0 exactly).
+@inline(__always) func vexp<S: ModelScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
+    if S.self == Float.self {
+        return unsafeBitCast(simdExp(unsafeBitCast(x, to: F16.self)), to: SIMD16<S>.self)
+    }
+    var r = SIMD16<S>()
+    for i in 0..<16 { r[i] = S(Foundation.exp(Double(x[i]))) }
+    return r
+}
+
+/// ln x of a positive scalar (the log-sum-exp of cross-entropy): through Double for both types, so
+/// Float rounds once, as the Float32 trainer always has.
+@inline(__always) func vlog<S: ModelScalar>(_ x: S) -> S {
+    S(Foundation.log(Double(x)))
+}
 
 /// Vector width of the hand-written kernels (16 Float32 = one AVX-512 register, two AVX2 registers).
 typealias F16 = SIMD16<Float>
 
-@inline(__always) func load16(_ p: UnsafePointer<Float>) -> F16 {
-    UnsafeRawPointer(p).loadUnaligned(as: F16.self)
+// Unaligned vector loads and stores. The concrete Float and Double paths matter: `loadUnaligned` and
+// `storeBytes` on an unconstrained generic SIMD16<T> go through a temporary copy even once specialised,
+// while the concrete (BitwiseCopyable) overloads compile to single vector moves. The type branches fold
+// away in each specialisation.
+@inline(__always) func load16<T: SIMDScalar>(_ p: UnsafePointer<T>) -> SIMD16<T> {
+    let raw = UnsafeRawPointer(p)
+    if T.self == Float.self { return unsafeBitCast(raw.loadUnaligned(as: SIMD16<Float>.self), to: SIMD16<T>.self) }
+    if T.self == Double.self { return unsafeBitCast(raw.loadUnaligned(as: SIMD16<Double>.self), to: SIMD16<T>.self) }
+    return raw.loadUnaligned(as: SIMD16<T>.self)
 }
 
-@inline(__always) func load16(_ p: UnsafeMutablePointer<Float>) -> F16 {
-    UnsafeRawPointer(p).loadUnaligned(as: F16.self)
+@inline(__always) func load16<T: SIMDScalar>(_ p: UnsafeMutablePointer<T>) -> SIMD16<T> {
+    load16(UnsafePointer(p))
 }
 
-@inline(__always) func store16(_ v: F16, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: F16.self)
+@inline(__always) func store16<T: SIMDScalar>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) {
+    let raw = UnsafeMutableRawPointer(p)
+    if T.self == Float.self { return raw.storeBytes(of: unsafeBitCast(v, to: SIMD16<Float>.self), as: SIMD16<Float>.self) }
+    if T.self == Double.self { return raw.storeBytes(of: unsafeBitCast(v, to: SIMD16<Double>.self), as: SIMD16<Double>.self) }
+    raw.storeBytes(of: v, as: SIMD16<T>.self)
 }
 
-/// Loads `n < 16` floats, filling the other lanes with `pad`.
-@inline(__always) func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, pad: Float) -> F16 {
-    var v = F16(repeating: pad)
+/// Loads `n < 16` values, filling the other lanes with `pad`.
+@inline(__always) func loadPartial<T: SIMDScalar>(_ p: UnsafePointer<T>, _ n: Int, pad: T) -> SIMD16<T> {
+    var v = SIMD16<T>(repeating: pad)
     for i in 0..<n { v[i] = p[i] }
     return v
 }
 
-@inline(__always) func storePartial(_ v: F16, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+@inline(__always) func loadPartial<T: SIMDScalar>(_ p: UnsafeMutablePointer<T>, _ n: Int, pad: T) -> SIMD16<T> {
+    loadPartial(UnsafePointer(p), n, pad: pad)
+}
+
+@inline(__always) func storePartial<T: SIMDScalar>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, _ n: Int) {
     for i in 0..<n { p[i] = v[i] }
 }
 
@@ -54,7 +100,16 @@ typealias F16 = SIMD16<Float>
 }
 
 /// Lane-wise maximum (NaN-oblivious), as one compare and blend.
-@inline(__always) func vmax(_ a: F16, _ b: F16) -> F16 { a.replacing(with: b, where: a .< b) }
-
-/// Scalar eˣ through the same 16-lane code, so tails of rows match their bodies exactly.
-@inline(__always) func scalarExp(_ x: Float) -> Float { simdExp(F16(repeating: x))[0] }
+/// (The standard library's vectorised `.<` and `replacing(with:where:)` exist only for concrete types:
+/// generic code would compare lane by lane, hence the branches.)
+@inline(__always) func vmax<T: ModelScalar>(_ a: SIMD16<T>, _ b: SIMD16<T>) -> SIMD16<T> {
+    if T.self == Float.self {
+        let x = unsafeBitCast(a, to: SIMD16<Float>.self), y = unsafeBitCast(b, to: SIMD16<Float>.self)
+        return unsafeBitCast(x.replacing(with: y, where: x .< y), to: SIMD16<T>.self)
+    }
+    if T.self == Double.self {
+        let x = unsafeBitCast(a, to: SIMD16<Double>.self), y = unsafeBitCast(b, to: SIMD16<Double>.self)
+        return unsafeBitCast(x.replacing(with: y, where: x .< y), to: SIMD16<T>.self)
+    }
+    return a.replacing(with: b, where: a .< b)
+}

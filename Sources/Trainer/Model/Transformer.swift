@@ -1,59 +1,46 @@
 import Foundation
 import LinearAlgebra
 
-/// A LLaMA-style decoder-only transformer in Float32 with hand-written forward and backward passes.
-///
-///     x₀ = tok_embeddings[tokens]
-///     for each layer:  h = x + wo · Attention(RoPE(wq·n), RoPE(wk·n), wv·n),  n = RMSNorm(x)·g₁
-///                      x = h + w2 · (silu(w1·m) ⊙ w3·m),                       m = RMSNorm(h)·g₂
-///     logits = output · (RMSNorm(x)·g_f)            (output = tok_embeddings when tied)
-///
-/// Attention is causal and multi-head; RoPE rotates interleaved pairs (2i, 2i+1) of each head by
-/// t·θ^(−2i/D) (Meta's LLaMA convention; `python/reference/llama.py` does the same).
+/// Kinds of kernel, for profiling (``Transformer/phaseSeconds``).
+public enum TransformerPhase: Int, CaseIterable, Sendable {
+    case gemm, attention, norm, rope, swiglu, crossEntropy, embedding, other
+}
+
+/// The LLaMA-style transformer in Float32 — the trainer's model (see `Network` for the architecture:
+/// this class is `Network<Float>` behind a concrete, non-generic interface, so callers in other modules
+/// run the Float-specialised kernels).
 ///
 /// All parameters live in one flat buffer (``parameters``), all gradients in another of the same
 /// layout (``gradients``); ``tensors`` names the pieces (the safetensors layout). Every activation
 /// is allocated once in `init` for `batchSize` sequences of `config.contextLength` tokens: a training
-/// step (``forward(tokens:targets:batch:)`` then ``backward()``) does not allocate. GEMMs run on
-/// OpenBLAS threads; attention and elementwise kernels split batch×heads or rows across the cores.
+/// step (``forward(tokens:targets:batch:)`` then ``backward()``) does not allocate.
 public final class Transformer {
-    public let config: TransformerConfig
-    /// Largest batch (sequences) a forward pass may use.
-    public let batchSize: Int
-    public let parameterCount: Int
-    /// All parameters, laid out as ``tensors`` says.
-    public let parameters: UnsafeMutableBufferPointer<Float>
-    /// dLoss/dparameters from the last ``backward()``, same layout as ``parameters``.
-    public let gradients: UnsafeMutableBufferPointer<Float>
-    /// Named views into the flat buffers (names, shapes, offsets in elements).
-    public let tensors: [ParameterTensor]
-    let layout: ParameterLayout
+    public typealias Phase = TransformerPhase
+    let network: Network<Float>
 
-    // Activations (see `Activations` for shapes).
-    private let act: Activations
-    /// Batch size and sequence length of the last forward pass; `hasTargets` when it computed a loss.
-    public private(set) var lastBatch = 0
-    public private(set) var lastSequenceLength = 0
-    private var hasTargets = false
+    public var config: TransformerConfig { network.config }
+    /// Largest batch (sequences) a forward pass may use.
+    public var batchSize: Int { network.batchSize }
+    public var parameterCount: Int { network.parameterCount }
+    /// All parameters, laid out as ``tensors`` says.
+    public var parameters: UnsafeMutableBufferPointer<Float> { network.parameters }
+    /// dLoss/dparameters from the last ``backward()``, same layout as ``parameters``.
+    public var gradients: UnsafeMutableBufferPointer<Float> { network.gradients }
+    /// Named views into the flat buffers (names, shapes, offsets in elements).
+    public var tensors: [ParameterTensor] { network.tensors }
+    var layout: ParameterLayout { network.layout }
+    /// Batch size and sequence length of the last forward pass.
+    public var lastBatch: Int { network.lastBatch }
+    public var lastSequenceLength: Int { network.lastSequenceLength }
 
     /// When true, ``phaseSeconds`` accumulates wall time per kind of kernel (for benchmarks).
-    public var profiling = false
+    public var profiling: Bool {
+        get { network.profiling }
+        set { network.profiling = newValue }
+    }
     /// Seconds spent per ``Phase`` since the last reset (only while ``profiling``).
-    public private(set) var phaseSeconds = [Double](repeating: 0, count: Phase.allCases.count)
-
-    /// Kinds of kernel, for profiling.
-    public enum Phase: Int, CaseIterable, Sendable {
-        case gemm, attention, norm, rope, swiglu, crossEntropy, embedding, other
-    }
-
-    public func resetProfile() { for i in phaseSeconds.indices { phaseSeconds[i] = 0 } }
-
-    @inline(__always) private func time(_ phase: Phase, _ body: () -> Void) {
-        guard profiling else { return body() }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        body()
-        phaseSeconds[phase.rawValue] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-    }
+    public var phaseSeconds: [Double] { network.phaseSeconds }
+    public func resetProfile() { network.resetProfile() }
 
     /// Total parameter count for a config (no allocation).
     public static func parameterCount(for config: TransformerConfig) -> Int { ParameterLayout(config).count }
@@ -61,159 +48,34 @@ public final class Transformer {
     /// Builds the model with parameters drawn from `seed` (see ``initialize(seed:)``).
     /// The config must be valid (``TransformerConfig/validate()``); an invalid one stops the program.
     public init(config: TransformerConfig, batchSize: Int, seed: UInt64) {
-        do { try config.validate() } catch { preconditionFailure("\(error)") }
-        precondition(batchSize >= 1, "batchSize must be at least 1, got \(batchSize)")
-        self.config = config
-        self.batchSize = batchSize
-        layout = ParameterLayout(config)
-        tensors = layout.tensors
-        parameterCount = layout.count
-        parameters = .allocate(capacity: parameterCount)
-        gradients = .allocate(capacity: parameterCount)
-        parameters.initialize(repeating: 0)
-        gradients.initialize(repeating: 0)
-        act = Activations(config: config, batchSize: batchSize)
-        initialize(seed: seed)
-    }
-
-    deinit {
-        parameters.deallocate()
-        gradients.deallocate()
+        network = Network<Float>(config: config, batchSize: batchSize, seed: seed)
     }
 
     /// Re-draws all parameters from `seed`: RMSNorm gains 1; embeddings and linear weights N(0, 0.02²),
     /// except the residual projections (wo, w2) with std 0.02/√(2·layers) (GPT-2's scaled init).
     /// Draws use GSL's MT19937 in tensor order, so the result depends only on the config and seed.
-    public func initialize(seed: UInt64) {
-        let rng = RandomSource(seed: seed)
-        let residualStd = 0.02 / (2.0 * Double(config.layers)).squareRoot()
-        for t in tensors {
-            let p = parameters.baseAddress! + t.offset
-            if t.name.hasSuffix("norm.weight") {
-                p.update(repeating: 1, count: t.count)
-                continue
-            }
-            let std = t.name.hasSuffix("wo.weight") || t.name.hasSuffix("w2.weight") ? residualStd : 0.02
-            for i in 0..<t.count { p[i] = Float(rng.gaussian() * std) }
-        }
-    }
+    public func initialize(seed: UInt64) { network.initialize(seed: seed) }
 
     /// The tensor called `name`, or nil.
     public func tensor(named name: String) -> ParameterTensor? { tensors.first { $0.name == name } }
-
-    // MARK: forward
 
     /// Runs the model on `tokens` ([batch, T] row-major, T = tokens.count / batch ≤ contextLength).
     /// With `targets` (same shape), returns the mean cross-entropy in nats and keeps what
     /// ``backward()`` needs; without, returns NaN and only fills the logits.
     @discardableResult
     public func forward(tokens: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>?, batch: Int) -> Float {
-        let c = config
-        precondition(batch >= 1 && batch <= batchSize, "batch \(batch) must be in 1...\(batchSize)")
-        precondition(tokens.count % batch == 0 && tokens.count > 0, "\(tokens.count) tokens do not split into \(batch) sequences")
-        let T = tokens.count / batch
-        precondition(T <= c.contextLength, "sequence length \(T) exceeds contextLength \(c.contextLength)")
-        if let targets { precondition(targets.count == tokens.count, "targets (\(targets.count)) and tokens (\(tokens.count)) differ in length") }
-        let B = batch, N = B * T, C = c.width, F = c.mlpHidden, V = c.vocabSize, H = c.heads, D = c.headSize
-        let eps = Float(c.normEpsilon)
-        for n in 0..<N {
-            precondition(tokens[n] >= 0 && Int(tokens[n]) < V, "token \(tokens[n]) at position \(n) is outside 0..<\(V)")
-        }
-        act.tokens.update(from: tokens.baseAddress!, count: N)
-        let P = parameters.baseAddress!
-        let a = act
-
-        time(.embedding) { Layers.embeddingForward(out: a.resid(0), tokens: a.tokens, wte: P + layout.embedding, N: N, C: C) }
-        for l in 0..<c.layers {
-            let o = layout.layers[l]
-            let x = a.resid(l), mid = a.residMid(l), qkv = a.qkv(l), h13 = a.h13(l)
-            time(.norm) { Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps) }
-            time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C) }
-            time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
-            time(.attention) { Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H) }
-            time(.other) { mid.update(from: x, count: N * C) }
-            time(.gemm) { Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1) }
-            time(.norm) { Layers.rmsnormForward(out: a.norm2(l), rstd: a.rstd2(l), x: mid, weight: P + o.ffnNorm, N: N, C: C, eps: eps) }
-            time(.gemm) { Layers.linearForward(out: h13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F) }
-            time(.swiglu) { Layers.swigluForward(act: a.mlpAct(l), h13: h13, N: N, F: F) }
-            let next = a.resid(l + 1)
-            time(.other) { next.update(from: mid, count: N * C) }
-            time(.gemm) { Layers.linearForward(out: next, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C, beta: 1) }
-        }
-        time(.norm) { Layers.rmsnormForward(out: a.normF, rstd: a.rstdF, x: a.resid(c.layers), weight: P + layout.finalNorm,
-                                  N: N, C: C, eps: eps) }
-        time(.gemm) { Layers.linearForward(out: a.logits, x: a.normF, w: P + layout.output, N: N, IC: C, OC: V) }
-
-        lastBatch = B
-        lastSequenceLength = T
-        guard let targets else {
-            hasTargets = false
-            return .nan
-        }
-        for n in 0..<N {
-            precondition(targets[n] >= 0 && Int(targets[n]) < V, "target \(targets[n]) at position \(n) is outside 0..<\(V)")
-        }
-        a.targets.update(from: targets.baseAddress!, count: N)
-        hasTargets = true
-        time(.crossEntropy) { Layers.crossEntropyForward(losses: a.losses, lse: a.lse, logits: a.logits, targets: a.targets, N: N, V: V) }
-        var sum = 0.0
-        for n in 0..<N { sum += Double(a.losses[n]) }
-        return Float(sum / Double(N))
+        network.forward(tokens: tokens, targets: targets, batch: batch)
     }
-
-    // MARK: backward
 
     /// Writes d(mean loss)/d(parameters) of the last forward pass (which must have had targets)
     /// into ``gradients`` (zeroed first).
-    public func backward() {
-        precondition(hasTargets, "backward() needs a forward pass with targets first")
-        let c = config
-        let B = lastBatch, T = lastSequenceLength, N = B * T
-        let C = c.width, F = c.mlpHidden, V = c.vocabSize, H = c.heads, D = c.headSize
-        let P = parameters.baseAddress!, G = gradients.baseAddress!
-        let a = act
-        time(.other) { gradients.update(repeating: 0) }
-
-        time(.crossEntropy) { Layers.crossEntropyBackward(dlogits: a.dlogits, logits: a.logits, lse: a.lse, targets: a.targets,
-                                        N: N, V: V, scale: 1 / Float(N)) }
-        // dnormF = dlogits · W_out ; dW_out += dlogitsᵀ · normF
-        time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + layout.output, dy: a.dlogits, x: a.normF, w: P + layout.output,
-                                  N: N, IC: C, OC: V) }
-        a.dresid.update(repeating: 0, count: N * C)
-        time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + layout.finalNorm, dy: a.dtmp, x: a.resid(c.layers),
-                                   weight: P + layout.finalNorm, rstd: a.rstdF, N: N, C: C, scratch: a.normScratch) }
-        for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let o = layout.layers[l]
-            // MLP: x_{l+1} = mid + act · w2ᵀ
-            time(.gemm) { Layers.linearBackward(dx: a.dact, dw: G + o.w2, dy: a.dresid, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C) }
-            time(.swiglu) { Layers.swigluBackward(dh13: a.dh13, dact: a.dact, h13: a.h13(l), N: N, F: F) }
-            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.w13, dy: a.dh13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F) }
-            time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.ffnNorm, dy: a.dtmp, x: a.residMid(l),
-                                       weight: P + o.ffnNorm, rstd: a.rstd2(l), N: N, C: C, scratch: a.normScratch) }
-            // Attention: mid = x_l + attOut · woᵀ
-            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C) }
-            time(.attention) { Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
-                                         B: B, T: T, C: C, H: H) }
-            time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
-            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C) }
-            time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),
-                                       weight: P + o.attentionNorm, rstd: a.rstd1(l), N: N, C: C, scratch: a.normScratch) }
-        }
-        time(.embedding) { Layers.embeddingBackward(dwte: G + layout.embedding, dout: a.dresid, tokens: a.tokens, N: N, C: C) }
-    }
-
-    // MARK: outputs
+    public func backward() { network.backward() }
 
     /// Logits of the last forward pass: [lastBatch, lastSequenceLength, vocabSize].
-    public var lastLogits: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: act.logits, count: lastBatch * lastSequenceLength * config.vocabSize)
-    }
+    public var lastLogits: UnsafeBufferPointer<Float> { network.lastLogits }
 
     /// Per-token losses (nats) of the last forward pass with targets: [lastBatch, lastSequenceLength].
-    public var lastLosses: UnsafeBufferPointer<Float> {
-        precondition(hasTargets, "the last forward pass had no targets")
-        return UnsafeBufferPointer(start: act.losses, count: lastBatch * lastSequenceLength)
-    }
+    public var lastLosses: UnsafeBufferPointer<Float> { network.lastLosses }
 
     /// Runs a forward pass and returns a copy of the logits, [batch, T, vocabSize] (allocates; for tests
     /// and evaluation).
@@ -264,102 +126,4 @@ extension Transformer {
     public func view(_ tensor: ParameterTensor, in buffer: UnsafeMutableBufferPointer<Float>) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(rebasing: buffer[tensor.offset..<(tensor.offset + tensor.count)])
     }
-}
-
-/// Every activation and backward scratch buffer, allocated once (one arena).
-final class Activations {
-    let N: Int, C: Int, F: Int, layers: Int, probsPerLayer: Int
-    private let arena: UnsafeMutablePointer<Float>
-    private let arenaCount: Int
-    let tokens: UnsafeMutablePointer<Int32>
-    let targets: UnsafeMutablePointer<Int32>
-
-    // Per-layer stacks (layer l at base + l·stride).
-    private let residBase: FPtr      // [(L+1), N, C]   residual stream entering each layer (+ final)
-    private let residMidBase: FPtr   // [L, N, C]       after the attention residual add
-    private let norm1Base: FPtr      // [L, N, C]
-    private let rstd1Base: FPtr      // [L, N]
-    private let qkvBase: FPtr        // [L, N, 3C]      q, k rotated
-    private let probsBase: FPtr      // [L, B, H, T, T] attention probabilities
-    private let attOutBase: FPtr     // [L, N, C]
-    private let norm2Base: FPtr      // [L, N, C]
-    private let rstd2Base: FPtr      // [L, N]
-    private let h13Base: FPtr        // [L, N, 2F]      gate, up pre-activations
-    private let actBase: FPtr        // [L, N, F]       silu(gate) ⊙ up
-    let normF: FPtr                  // [N, C]
-    let rstdF: FPtr                  // [N]
-    let logits: FPtr                 // [N, V]
-    let lse: FPtr                    // [N]
-    let losses: FPtr                 // [N]
-    // Backward scratch.
-    let dresid: FPtr                 // [N, C]
-    let dtmp: FPtr                   // [N, C]
-    let dqkv: FPtr                   // [N, 3C]
-    let dh13: FPtr                   // [N, 2F]
-    let dact: FPtr                   // [N, F]
-    let dprobs: FPtr                 // [B, H, T, T]
-    let dlogits: FPtr                // [N, V]
-    let normScratch: FPtr            // [workers, C]
-    let ropeCos: FPtr                // [T, D/2]
-    let ropeSin: FPtr                // [T, D/2]
-
-    init(config c: TransformerConfig, batchSize B: Int) {
-        let T = c.contextLength, C = c.width, F = c.mlpHidden, V = c.vocabSize, L = c.layers, H = c.heads
-        let D = c.headSize
-        let N = B * T
-        self.N = N; self.C = C; self.F = F; self.layers = L
-        probsPerLayer = B * H * T * T
-        let sizes: [Int] = [
-            (L + 1) * N * C, L * N * C, L * N * C, L * N, L * N * 3 * C, L * probsPerLayer, L * N * C, L * N * C,
-            L * N, L * N * 2 * F, L * N * F, N * C, N, N * V, N, N,
-            N * C, N * C, N * 3 * C, N * 2 * F, N * F, probsPerLayer, N * V, Parallel.workers * C, T * D / 2, T * D / 2,
-        ]
-        // Round each piece up to 16 floats (64 bytes) so every buffer starts cache-line aligned.
-        let padded = sizes.map { ($0 + 15) / 16 * 16 }
-        arenaCount = padded.reduce(0, +)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: arenaCount * 4, alignment: 64)
-        arena = raw.bindMemory(to: Float.self, capacity: arenaCount)
-        arena.initialize(repeating: 0, count: arenaCount)
-        var ptrs: [FPtr] = []
-        var off = 0
-        for p in padded { ptrs.append(arena + off); off += p }
-        residBase = ptrs[0]; residMidBase = ptrs[1]; norm1Base = ptrs[2]; rstd1Base = ptrs[3]; qkvBase = ptrs[4]
-        probsBase = ptrs[5]; attOutBase = ptrs[6]; norm2Base = ptrs[7]; rstd2Base = ptrs[8]; h13Base = ptrs[9]
-        actBase = ptrs[10]; normF = ptrs[11]; rstdF = ptrs[12]; logits = ptrs[13]; lse = ptrs[14]; losses = ptrs[15]
-        dresid = ptrs[16]; dtmp = ptrs[17]; dqkv = ptrs[18]; dh13 = ptrs[19]; dact = ptrs[20]; dprobs = ptrs[21]
-        dlogits = ptrs[22]; normScratch = ptrs[23]; ropeCos = ptrs[24]; ropeSin = ptrs[25]
-        tokens = .allocate(capacity: N)
-        targets = .allocate(capacity: N)
-        tokens.initialize(repeating: 0, count: N)
-        targets.initialize(repeating: 0, count: N)
-        // RoPE tables in Double, rounded once to Float: angle(t, i) = t · θ^(−2i/D).
-        for t in 0..<T {
-            for i in 0..<(D / 2) {
-                let angle = Double(t) * pow(c.ropeTheta, -2.0 * Double(i) / Double(D))
-                ropeCos[t * D / 2 + i] = Float(Foundation.cos(angle))
-                ropeSin[t * D / 2 + i] = Float(Foundation.sin(angle))
-            }
-        }
-    }
-
-    deinit {
-        arena.deallocate()
-        tokens.deallocate()
-        targets.deallocate()
-    }
-
-    /// Bytes held by activations and scratch.
-    var byteCount: Int { arenaCount * 4 }
-
-    @inline(__always) func resid(_ l: Int) -> FPtr { residBase + l * N * C }
-    @inline(__always) func residMid(_ l: Int) -> FPtr { residMidBase + l * N * C }
-    @inline(__always) func norm1(_ l: Int) -> FPtr { norm1Base + l * N * C }
-    @inline(__always) func rstd1(_ l: Int) -> FPtr { rstd1Base + l * N }
-    @inline(__always) func qkv(_ l: Int) -> FPtr { qkvBase + l * N * 3 * C }
-    @inline(__always) func probs(_ l: Int) -> FPtr { probsBase + l * probsPerLayer }
-    @inline(__always) func attOut(_ l: Int) -> FPtr { attOutBase + l * N * C }
-    @inline(__always) func norm2(_ l: Int) -> FPtr { norm2Base + l * N * C }
-    @inline(__always) func rstd2(_ l: Int) -> FPtr { rstd2Base + l * N }
-    @inline(__always) func h13(_ l: Int) -> FPtr { h13Base + l * N * 2 * F }
-    @inline(__always) func mlpAct(_ l: Int) -> FPtr { actBase + l * N * F }
 }

@@ -1,0 +1,107 @@
+import Foundation
+import LinearAlgebra
+
+/// The trace of a gradient-noise covariance, estimated from independent pairs of minibatch gradients.
+///
+/// For two independent draws g_a, g_b of a random vector with covariance Σ, E[½‖g_a − g_b‖²] = Tr Σ
+/// exactly (the means cancel). Each of the `pairs` independent pairs gives one unbiased sample, so the
+/// estimate is their mean and its standard error their sample standard deviation over √pairs (no
+/// approximation beyond the CLT). A batch of B i.i.d. examples has Σ_B = Σ₁/B, so the per-example trace
+/// is B·Tr Σ_B.
+public struct NoiseTrace: Sendable, Equatable {
+    public var estimate: Double
+    public var standardError: Double
+    public var pairs: Int
+
+    /// Estimates Tr Cov(S g) from `pairs` independent pairs of draws of g by `sample` (called 2·pairs
+    /// times), for every diagonal scaling S in `scalings` (nil: the identity), from the same draws.
+    public static func estimate(pairs: Int, scalings: [[Double]?] = [nil], sample: () -> [Double]) -> [NoiseTrace] {
+        precondition(pairs >= 2, "need at least 2 pairs for a standard error")
+        var values = [[Double]](repeating: [], count: scalings.count)
+        for _ in 0..<pairs {
+            let a = sample(), b = sample()
+            for (k, scale) in scalings.enumerated() {
+                var s = 0.0
+                if let scale {
+                    for i in a.indices { let d = (a[i] - b[i]) * scale[i]; s += d * d }
+                } else {
+                    for i in a.indices { let d = a[i] - b[i]; s += d * d }
+                }
+                values[k].append(s / 2)
+            }
+        }
+        return values.map {
+            NoiseTrace(estimate: Statistics.mean($0),
+                       standardError: Statistics.standardDeviation($0) / Double(pairs).squareRoot(), pairs: pairs)
+        }
+    }
+
+    /// The same trace scaled by `factor` (e.g. B for per-example from per-batch).
+    public func scaled(_ factor: Double) -> NoiseTrace {
+        NoiseTrace(estimate: estimate * factor, standardError: standardError * factor, pairs: pairs)
+    }
+}
+
+/// The output of `river analyze noise`.
+public struct GradientNoiseReport: Encodable, Sendable {
+    public var step: Int
+    public var batchSize: Int
+    public var batches: Int
+    /// Tr Σ of one example's gradient, of a batch-of-B mean gradient, raw and Adam-preconditioned
+    /// (g / (√v̂ + ε)), each with its standard error.
+    public var perExample: NoiseTrace
+    public var perBatch: NoiseTrace
+    public var perExamplePreconditioned: NoiseTrace?
+    public var perBatchPreconditioned: NoiseTrace?
+
+    enum CodingKeys: String, CodingKey {
+        case step, batchSize = "batch_size", batches
+        case perExample = "trace_per_example", perBatch = "trace_per_batch"
+        case perExamplePreconditioned = "trace_per_example_preconditioned"
+        case perBatchPreconditioned = "trace_per_batch_preconditioned"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(batches, forKey: .batches)
+        func put(_ t: NoiseTrace?, _ key: CodingKeys) throws {
+            guard let t else { try c.encodeNil(forKey: key); return }
+            try c.encode(["estimate": JSONNumber(t.estimate), "stderr": JSONNumber(t.standardError)], forKey: key)
+        }
+        try put(perExample, .perExample)
+        try put(perBatch, .perBatch)
+        try put(perExamplePreconditioned, .perExamplePreconditioned)
+        try put(perBatchPreconditioned, .perBatchPreconditioned)
+    }
+}
+
+/// Minibatch-gradient noise of a checkpoint on its run's training split (batches drawn as training
+/// draws them: B windows of T + 1 tokens at uniform offsets, from `seed`), Float32 gradients.
+public enum GradientNoise {
+    public static func run(_ ck: Checkpoint, batches: Int, batchSize B: Int, seed: UInt64) throws -> GradientNoiseReport {
+        guard batches >= 4, batches % 2 == 0 else {
+            throw AnalysisError("--batches must be an even number ≥ 4 (independent pairs), got \(batches)")
+        }
+        guard B >= 1 else { throw AnalysisError("--batch-size must be at least 1, got \(B)") }
+        let (_, dataset) = try TrainingRun.loadData(ck.config, tokenizerJSON: ck.tokenizerJSON)
+        let T = ck.config.model.contextLength
+        let model = Transformer(config: ck.config.model, batchSize: B, seed: 0)
+        ck.parameters.withUnsafeBufferPointer { model.parameters.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+        let o = ck.config.optimizer
+        let adam = (o.algorithm == .adam || o.algorithm == .adamw) && ck.optimizerSteps >= 1
+        let inverseP = adam ? try AdamPreconditioner.inverseSqrtDiagonal(ck).map { $0 * $0 } : nil
+        var draw = 0
+        let traces = NoiseTrace.estimate(pairs: batches / 2, scalings: inverseP == nil ? [nil] : [nil, inverseP]) {
+            let (x, y) = dataset.trainBatch(step: draw, seed: seed, batch: B, sequenceLength: T)
+            draw += 1
+            model.forward(tokens: x, targets: y, batch: B)
+            model.backward()
+            return model.gradients.map(Double.init)
+        }
+        let raw = traces[0], pre = traces.count > 1 ? traces[1] : nil
+        return GradientNoiseReport(step: ck.step, batchSize: B, batches: batches, perExample: raw.scaled(Double(B)),
+                                   perBatch: raw, perExamplePreconditioned: pre?.scaled(Double(B)), perBatchPreconditioned: pre)
+    }
+}

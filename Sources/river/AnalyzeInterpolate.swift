@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import RiverValley
+import Trainer
+
+/// `river analyze interpolate`: the loss along the segment between two checkpoints.
+struct AnalyzeInterpolate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interpolate",
+        abstract: "Loss along w(alpha) = (1 - alpha) w_A + alpha w_B between two checkpoints; CSV alpha,loss.",
+        discussion: """
+        alpha runs over --points values i/(points - 1) on [0, 1], continued with the same spacing down to
+        -extend and up to 1 + extend. The loss is exactly `river eval`'s (Float32 model, same windows,
+        --batch-size sequences per pass, default as river eval's): alpha = 0 and alpha = 1 reproduce
+        `river eval` of A and B. Between two constant-LR checkpoints the paper predicts a convex valley
+        cross-section; from a pre-decay to a post-decay checkpoint, a monotone descent.
+
+        Example:
+          river analyze interpolate --from runs/main/checkpoints/step-000200.safetensors \\
+            --to runs/main/checkpoints/step-000300.safetensors --text data/shakespeare.txt --max-bytes 20000 --out interp.csv
+        """)
+
+    @Option(name: .long, help: "Checkpoint A (alpha = 0).")
+    var from: String
+
+    @Option(name: .long, help: "Checkpoint B (alpha = 1); same architecture and tokenizer as A.")
+    var to: String
+
+    @OptionGroup var text: AnalysisTextOptions
+
+    @Option(name: .long, help: "Points on [0, 1] (≥ 2).")
+    var points: Int = 21
+
+    @Option(name: .long, help: "Continue the grid to -extend and 1 + extend (≥ 0).")
+    var extend: Double = 0.25
+
+    @Option(name: .long, help: "Sequences per forward pass (river eval's --batch).")
+    var batchSize: Int = 8
+
+    @Option(name: .long, help: "Write the CSV here instead of stdout.")
+    var out: String?
+
+    func validate() throws {
+        if points < 2 { throw ValidationError("--points must be at least 2 (alpha = 0 and alpha = 1), got \(points)") }
+        if !(extend.isFinite && extend >= 0) { throw ValidationError("--extend must be finite and ≥ 0, got \(extend)") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+    }
+
+    func run() throws {
+        let a = try AnalysisInput.checkpoint(from), b = try AnalysisInput.checkpoint(to)
+        try AnalysisInput.requireSameArchitecture([a, b], names: [from, to])
+        let tokens = try text.tokens(for: a)
+        let rows = try Interpolation.run(from: a, to: b, tokens: tokens,
+                                         alphas: try Interpolation.alphas(points: points, extend: extend), batch: batchSize)
+        var csv = "alpha,loss\n"
+        for r in rows { csv += "\(r.alpha),\(r.loss)\n" }
+        if let out { try AtomicFile.write(csv, to: URL(fileURLWithPath: out)) }
+        else { FileHandle.standardOutput.write(Data(csv.utf8)) }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import RiverValley
+import Trainer
+
+/// `river analyze sharpness`: λ_max (raw and Adam-preconditioned) of every checkpoint of a run.
+struct AnalyzeSharpness: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sharpness",
+        abstract: "Hessian lambda_max (raw and Adam-preconditioned) of every checkpoint of a run; CSV step,lr,loss,lambda_max,lambda_max_preconditioned,threshold.",
+        discussion: """
+        For each checkpoint of --run (ascending step): the Float64 loss on --text, the largest Hessian
+        eigenvalue by Lanczos (--iterations steps), the largest eigenvalue of P^(-1/2) H P^(-1/2) with
+        P = diag(sqrt(v_hat) + eps) from the checkpoint's Adam state, and Adam's stability threshold
+        (2 + 2 beta1)/((1 - beta1) lr) at the LR of the checkpoint's last update (nan without Adam state).
+        --top K > 1 appends lambda_2..lambda_K (raw, then preconditioned).
+
+        Example:
+          river analyze sharpness --run runs/main --text data/shakespeare.txt --max-bytes 4096 --out sharpness.csv
+        """)
+
+    @Option(name: .customLong("run"), help: "Run directory (river train --out).")
+    var runDirectory: String
+
+    @OptionGroup var text: AnalysisTextOptions
+
+    @Option(name: .long, help: "Eigenvalues per checkpoint (the largest first).")
+    var top: Int = 1
+
+    @Option(name: .long, help: "Lanczos steps per eigenproblem (≥ --top).")
+    var iterations: Int = 20
+
+    @Option(name: .long, help: "Sequences per forward pass.")
+    var batchSize: Int = 4
+
+    @Option(name: .long, help: "Seed of the Lanczos start vectors (integer ≥ 0).")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Write the CSV here instead of stdout.")
+    var out: String?
+
+    func validate() throws {
+        if top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
+        if iterations < top { throw ValidationError("--iterations (\(iterations)) must be at least --top (\(top))") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+    }
+
+    func run() throws {
+        let files = try Sharpness.checkpointFiles(run: runDirectory)
+        var lines = [Sharpness.csvHeader(top: top)]
+        var tokens: [Int32]? = nil
+        for f in files {
+            let ck = try AnalysisInput.checkpoint(f.path)
+            if tokens == nil { tokens = try text.tokens(for: ck) }
+            lines.append(Sharpness.csvLine(try Sharpness.row(ck, tokens: tokens!, top: top, iterations: iterations,
+                                                             seed: seed, batchSize: batchSize)))
+        }
+        let csv = lines.joined(separator: "\n") + "\n"
+        if let out { try AtomicFile.write(csv, to: URL(fileURLWithPath: out)) }
+        else { FileHandle.standardOutput.write(Data(csv.utf8)) }
+    }
+}

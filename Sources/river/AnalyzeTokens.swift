@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import RiverValley
+import Trainer
+
+extension UncertaintySource: ExpressibleByArgument {}
+
+/// `river analyze tokens`: per-bucket loss of checkpoints, tokens bucketed by uncertainty.
+struct AnalyzeTokens: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokens",
+        abstract: "Loss per token-uncertainty bucket for several checkpoints; CSV checkpoint,step,bucket,uncertainty_lo,uncertainty_hi,tokens,mean_loss.",
+        discussion: """
+        Every predicted token of --text is bucketed by the uncertainty (entropy, nats) of its next-token
+        distribution: `ngram` = a smoothed order-k n-gram (Lidstone, delta 1/2) estimated on the training
+        split of the first checkpoint's corpus; `model:CK` = the predictive entropy of checkpoint CK.
+        Buckets hold equal numbers of tokens (by rank of uncertainty). mean_loss is river eval's per-token
+        loss averaged over the bucket. The paper (section 4) predicts deterministic (low-uncertainty) tokens
+        improve during the stable phase and uncertain ones during the decay.
+
+        Example:
+          river analyze tokens --checkpoints runs/main/checkpoints/step-000200.safetensors,runs/main-b300/checkpoints/step-000300.safetensors \\
+            --text data/shakespeare.txt --max-bytes 50000 --uncertainty ngram --order 2 --buckets 5
+        """)
+
+    @Option(name: .long, help: "Checkpoints, comma-separated (same architecture and tokenizer).")
+    var checkpoints: String
+
+    @OptionGroup var text: AnalysisTextOptions
+
+    @Option(name: .long, help: "Uncertainty source: ngram or model:CK.")
+    var uncertainty: UncertaintySource = .ngram
+
+    @Option(name: .long, help: "n-gram order k (previous tokens of context), 0...4.")
+    var order: Int = 2
+
+    @Option(name: .long, help: "Number of equal-count buckets.")
+    var buckets: Int = 5
+
+    @Option(name: .long, help: "Sequences per forward pass.")
+    var batchSize: Int = 8
+
+    @Option(name: .long, help: "Write the CSV here instead of stdout.")
+    var out: String?
+
+    func validate() throws {
+        if !(0...4).contains(order) { throw ValidationError("--order must be in 0...4, got \(order)") }
+        if buckets < 1 { throw ValidationError("--buckets must be at least 1, got \(buckets)") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if checkpointList.isEmpty || checkpointList.contains(where: \.isEmpty) {
+            throw ValidationError("--checkpoints '\(checkpoints)' must be a comma-separated list of checkpoint files without empty elements")
+        }
+    }
+
+    var checkpointList: [String] { checkpoints.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+
+    func run() throws {
+        let names = checkpointList
+        let cks = try names.map(AnalysisInput.checkpoint)
+        try AnalysisInput.requireSameArchitecture(cks, names: names)
+        let tokens = try text.tokens(for: cks[0])
+        let values: [Double]
+        switch uncertainty {
+        case .ngram:
+            values = try TokenBuckets.uncertainty(.ngram, tokens: tokens, reference: cks[0],
+                                                  trainingTokens: try TokenBuckets.trainingTokens(of: cks[0]), order: order)
+        case .model(let path):
+            let ref = try AnalysisInput.checkpoint(path)
+            try AnalysisInput.requireSameArchitecture([cks[0], ref], names: [names[0], path])
+            values = try TokenBuckets.uncertainty(uncertainty, tokens: tokens, reference: ref, trainingTokens: nil,
+                                                  order: order, batch: batchSize)
+        }
+        let rows = try TokenBuckets.rows(checkpoints: Array(zip(names, cks)).map { (name: $0.0, checkpoint: $0.1) },
+                                         tokens: tokens, uncertainty: values, buckets: buckets, batch: batchSize)
+        var csv = "checkpoint,step,bucket,uncertainty_lo,uncertainty_hi,tokens,mean_loss\n"
+        for r in rows {
+            csv += "\(r.checkpoint),\(r.step),\(r.bucket),\(r.uncertaintyLow),\(r.uncertaintyHigh),\(r.tokens),\(r.meanLoss)\n"
+        }
+        if let out { try AtomicFile.write(csv, to: URL(fileURLWithPath: out)) }
+        else { FileHandle.standardOutput.write(Data(csv.utf8)) }
+    }
+}
