@@ -1,14 +1,20 @@
 import Foundation
 
 /// Levanter's length rule: a value ≤ 1 is a fraction of `total` (Int(f·total)); a value > 1 must be a
-/// whole number of steps.
-func stepsFromFractionOrSteps(_ value: Double, of total: Int, name: String) throws -> Int {
+/// whole number of steps, at most `limit` (default `ScheduleSpec.maxSteps`), so that it converts to `Int`
+/// exactly (a Double→Int conversion of 1e308 would trap).
+func stepsFromFractionOrSteps(_ value: Double, of total: Int, name: String, atMost limit: Int? = nil,
+                              limitName: String? = nil) throws -> Int {
     guard value.isFinite, value >= 0 else {
         throw ScheduleError("\(name) = \(value) is not allowed: use a fraction in [0, 1] or a whole number of steps > 1")
     }
     if value <= 1 { return Int(value * Double(total)) }
     guard value == value.rounded() else {
         throw ScheduleError("\(name) = \(value) is neither a fraction in [0, 1] nor a whole number of steps")
+    }
+    let cap = limit ?? ScheduleSpec.maxSteps
+    guard value <= Double(cap) else {
+        throw ScheduleError("\(name) = \(value) steps is not allowed: at most \(limitName ?? "\(cap) steps (the longest schedule)")")
     }
     return Int(value)
 }
@@ -20,6 +26,9 @@ func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
         throw ScheduleError("give cycles either as end steps (\(ends.map(String.init).joined(separator: ","))) or as a count (\(count)), not both")
     } else if let ends {
         guard !ends.isEmpty else { throw ScheduleError("cycles must list at least one end step") }
+        guard ends.count < ScheduleSpec.maxCycles else {
+            throw ScheduleError("\(ends.count) cycle ends are not allowed: at most \(ScheduleSpec.maxCycles - 1) (\(ScheduleSpec.maxCycles) cycles)")
+        }
         for (a, b) in zip(ends, ends.dropFirst()) where b <= a {
             throw ScheduleError("cycles must be strictly increasing: \(b) follows \(a) in \(ends.map(String.init).joined(separator: ","))")
         }
@@ -28,8 +37,8 @@ func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
         }
         points = ends
     } else if let count {
-        guard count >= 1, count <= steps else {
-            throw ScheduleError("cycle count \(count) is not allowed: use 1...\(steps) (one step per cycle at least)")
+        guard count >= 1, count <= min(steps, ScheduleSpec.maxCycles) else {
+            throw ScheduleError("cycle count \(count) is not allowed: use 1...\(min(steps, ScheduleSpec.maxCycles)) (one step per cycle at least, at most \(ScheduleSpec.maxCycles) cycles)")
         }
         points = (0..<(count - 1)).map { Int(Double(steps) / Double(count) * Double($0 + 1)) }
     } else {
@@ -43,7 +52,9 @@ func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
 extension ScheduleSpec {
     /// Checks every field; the error names the bad value and what is allowed.
     func validate() throws {
-        guard steps >= 1 else { throw ScheduleError("steps = \(steps) is not allowed: the run needs at least 1 step") }
+        guard steps >= 1, steps <= ScheduleSpec.maxSteps else {
+            throw ScheduleError("steps = \(steps) is not allowed: use 1...\(ScheduleSpec.maxSteps) (the longest schedule)")
+        }
         guard peak.isFinite, peak > 0 else {
             throw ScheduleError("peak learning rate \(peak) is not allowed: it must be a finite number > 0")
         }
@@ -71,8 +82,10 @@ extension ScheduleSpec {
         var previousEnd = 0.0
         for (i, (start, end)) in zip(points, points.dropFirst()).enumerated() {
             let length = end - start
+            let which = points.count > 2 ? "cycle \(i + 1) (steps \(start)..<\(end))" : "the run"
             let warm = try stepsFromFractionOrSteps(i == 0 ? warmup : rewarmup, of: length,
-                                                    name: i == 0 ? "warmup" : "rewarmup")
+                                                    name: i == 0 ? "warmup" : "rewarmup", atMost: length,
+                                                    limitName: "the \(length) steps of \(which)")
             let decaySteps: Int
             switch kind {
             case .constant:
@@ -82,10 +95,10 @@ extension ScheduleSpec {
             case .wsd, .wsds:
                 let f = decay ?? ScheduleSpec.defaultDecayFraction
                 let base = (kind == .wsds && decayOf == .cumulative) ? end : length
-                decaySteps = try stepsFromFractionOrSteps(f, of: base, name: "decay")
+                decaySteps = try stepsFromFractionOrSteps(f, of: base, name: "decay", atMost: length,
+                                                          limitName: "the \(length) steps of \(which)")
             }
             if warm + decaySteps > length {
-                let which = points.count > 2 ? "cycle \(i + 1) (steps \(start)..<\(end))" : "the run"
                 throw ScheduleError("warmup (\(warm) steps) + decay (\(decaySteps) steps) exceed the \(length) steps of \(which)")
             }
             if warm > 0 {

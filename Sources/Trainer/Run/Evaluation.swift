@@ -25,6 +25,8 @@ public struct Evaluation: Sendable {
             throw RunError("the text has \(tokens.count) token(s); at least 2 are needed to measure a loss")
         }
         let T = ck.config.model.contextLength
+        guard batch >= 1 else { throw RunError("batch size \(batch) is not allowed: need at least 1") }
+        try ck.config.model.checkMemory(batchSize: batch)
         let model = Transformer(config: ck.config.model, batchSize: max(1, batch), seed: 0)
         ck.parameters.withUnsafeBufferPointer { model.parameters.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
         let predicted = tokens.count - 1
