@@ -59,6 +59,7 @@ func cleanErrors<T>(_ body: () throws -> T) throws -> T {
     catch let e as ScheduleError { throw ValidationError(e.description) }
     catch let e as LinearAlgebraError { throw ValidationError(e.description) }
     catch let e as AtomicFile.WriteError { throw ValidationError(e.description) }
+    catch let e as OutputSet.Unwritable { throw ValidationError(e.description) }
 }
 
 enum BigramModelKind: String, ExpressibleByArgument, CaseIterable { case table, factorized }
@@ -77,15 +78,16 @@ struct BigramGenerate: ParsableCommand {
         try cleanErrors {
             let d = try data.load()
             let dir = URL(fileURLWithPath: out)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try AtomicFile.write(d.transitionsCSV, to: dir.appendingPathComponent("transitions.csv"))
-            try AtomicFile.write(d.frequenciesCSV, to: dir.appendingPathComponent("frequencies.csv"))
+            var outputs = OutputSet()
+            outputs.add(d.transitionsCSV, to: dir.appendingPathComponent("transitions.csv"))
+            outputs.add(d.frequenciesCSV, to: dir.appendingPathComponent("frequencies.csv"))
             var tokens = "token,name,label,class,entropy,frequency\n"
             for i in 0..<d.vocabularySize {
                 let name = d.tokenNames?[i] ?? "\(i)"
                 tokens += "\(i),\(name.replacingOccurrences(of: ",", with: "0x2C")),\(d.labels?[i] ?? ""),\(d.tokenClass(ofRow: i).rawValue),\(d.entropy(ofRow: i)),\(d.frequencies[i])\n"
             }
-            try AtomicFile.write(tokens, to: dir.appendingPathComponent("tokens.csv"))
+            outputs.add(tokens, to: dir.appendingPathComponent("tokens.csv"))
+            try outputs.commit(createDirectories: [dir.path])
             print("{\"vocabulary\": \(d.vocabularySize), \"entropy_floor\": \(d.entropyFloor), \"deterministic\": \(d.classes.filter { $0 == .deterministic }.count)}")
         }
     }
@@ -117,6 +119,10 @@ struct BigramTrain: ParsableCommand {
             }
             try require(logEvery >= 1, "--log-every \(logEvery) is not allowed; need ≥ 1")
             try require(eigenEvery >= 0, "--eigen-every \(eigenEvery) is not allowed; need ≥ 0")
+            var destinations = OutputSet()   // fail before training if an output cannot be written
+            destinations.add("", toPath: out)
+            if let paramsOut { destinations.add("", toPath: paramsOut) }
+            try destinations.check()
             let d = try data.load()
             let sched = try schedule.schedule()
             let hyper = OptimizerHyperparameters(algorithm: algorithm)
@@ -139,8 +145,10 @@ struct BigramTrain: ParsableCommand {
             csv += ([Double(r.step), r.lr, r.riverTime] + r.metrics.csvFields + [r.topEigenvalue])
                 .enumerated().map { $0.offset == 0 ? "\(r.step)" : "\($0.element)" }.joined(separator: ",") + "\n"
         }
-        try AtomicFile.write(csv, to: URL(fileURLWithPath: out))
-        if let paramsOut { try BigramParameters.file(obj.model, trainer.theta).write(to: URL(fileURLWithPath: paramsOut)) }
+        var outputs = OutputSet()
+        outputs.add(csv, toPath: out)
+        if let paramsOut { outputs.add(BigramParameters.file(obj.model, trainer.theta).serialized(), toPath: paramsOut) }
+        try outputs.commit()
     }
 }
 
@@ -208,8 +216,10 @@ struct BigramAnalyze: ParsableCommand {
                 let obj = try BigramObjective(model: m, data: d)
                 let e = obj.evaluate(theta)
                 let result = try BigramAnalysis.analyze(obj, at: theta, evaluation: e)
-                if let spectrumOut { try AtomicFile.write(result.spectrumCSV, to: URL(fileURLWithPath: spectrumOut)) }
-                if let tokensOut { try AtomicFile.write(result.tokensCSV, to: URL(fileURLWithPath: tokensOut)) }
+                var outputs = OutputSet()
+                if let spectrumOut { outputs.add(result.spectrumCSV, toPath: spectrumOut) }
+                if let tokensOut { outputs.add(result.tokensCSV, toPath: tokensOut) }
+                try outputs.commit()
                 return result.summaryJSON
             }
             print(try go(m))

@@ -77,13 +77,11 @@ struct SpectrumCommand: ParsableCommand {
     func run() throws {
         let source: String
         let op: any SymmetricOperator
+        var matrix: Matrix? = nil
+        if let path = writeMatrix { try OutputSet.checkWritable(path) }
         if let n = randomSymmetric {
-            let a = RandomMatrices.goe(size: n, seed: seed)
-            if let path = writeMatrix {
-                try a.data.withUnsafeBytes { raw in   // x86-64 and arm64 are little-endian
-                    try AtomicFile.write(chunks: [raw], to: URL(fileURLWithPath: path))
-                }
-            }
+            let a = try RandomMatrices.goe(size: n, seed: seed)
+            matrix = a
             source = "random-symmetric N=\(n) seed=\(seed)"
             op = DenseOperator(a)
         } else {
@@ -97,6 +95,12 @@ struct SpectrumCommand: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             result = try compute(op)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        // The matrix file only once the spectrum succeeded: a failed command leaves no output.
+        if let path = writeMatrix, let a = matrix {
+            try a.data.withUnsafeBytes { raw in   // x86-64 and arm64 are little-endian
+                try AtomicFile.write(chunks: [raw], to: URL(fileURLWithPath: path))
+            }
         }
         let shown = times.map { String(format: "%.4f", $0) }.joined(separator: ", ")
         FileHandle.standardError.write(Data("\(method.rawValue) spectrum of \(source): \(shown) s\n".utf8))
@@ -243,7 +247,7 @@ struct SpectrumLandscapeOptions: ParsableArguments {
     func hessianOperator(dense: Bool) throws -> (String, any SymmetricOperator) {
         let (l, w) = try point(parameters())
         let name = "\(landscape ?? "") d=\(dim) at (\(w.prefix(4).map { String($0) }.joined(separator: ","))\(w.count > 4 ? ",..." : ""))"
-        if dense { return (name, DenseOperator(l.hessian(at: w))) }
+        if dense { return (name, DenseOperator(try l.denseHessian(at: w))) }
         func hvp<L: Landscape>(_ l: L) -> any SymmetricOperator { LandscapeHessian(l, at: w) }
         return (name, hvp(l))
     }
