@@ -67,7 +67,7 @@ struct SpectrumCommand: ParsableCommand {
         }
         if let k = top, k < 1 { throw ValidationError("--top \(k) is not allowed: need an integer >= 1") }
         if iterations < 1 { throw ValidationError("--iterations \(iterations) is not allowed: need an integer >= 1") }
-        if repeats < 1 { throw ValidationError("--repeat \(repeats) is not allowed: need an integer >= 1") }
+        if repeats < 1 || repeats > 1000 { throw ValidationError("--repeat \(repeats) is not allowed: need an integer in 1...1000") }
         if runs < 1 { throw ValidationError("--runs \(runs) is not allowed: need an integer >= 1") }
         if gridPoints < 2 { throw ValidationError("--grid-points \(gridPoints) is not allowed: need an integer >= 2") }
         if bottom && method != .lanczos { throw ValidationError("--bottom needs --method lanczos (got \(method.rawValue))") }
@@ -122,7 +122,7 @@ struct SpectrumCommand: ParsableCommand {
             return .eigenvalues(ritz.values, residuals: ritz.residuals)
         case .slq:
             let slq = try stochasticLanczosQuadrature(op, iterations: iterations, runs: runs, seed: seed)
-            let (grid, density) = slq.smoothed(points: gridPoints)
+            let (grid, density) = try slq.smoothed(points: gridPoints)
             return .density(grid: grid, density: density)
         }
     }

@@ -92,12 +92,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
     }
 
     /// Keys of the nested objects (the `model`, `optimizer` and `schedule` objects are decoded by hand).
-    static let modelKeys = ["preset", "vocabSize", "contextLength", "width", "layers", "heads", "mlpHidden",
-                            "tiedEmbeddings", "ropeTheta", "normEpsilon"]
-    static let optimizerKeys = ["algorithm", "momentum", "dampening", "nesterov", "weightDecay", "beta1", "beta2",
-                                "epsilon"]
-    static let scheduleKeys = ["kind", "steps", "peak", "warmup", "decay", "shape", "minRatio", "cycles",
-                               "cycleCount", "rewarmup", "decayOf"]
+    /// The keys are the stored properties' names (the JSON keys of their synthesized `Codable`), read by
+    /// reflection so a property added to ``ScheduleSpec`` or ``OptimizerHyperparameters`` is allowed at once.
+    static let modelKeys = ["preset"] + Mirror(reflecting: TransformerConfig.tiny).children.compactMap(\.label)
+    static let optimizerKeys = Mirror(reflecting: RunConfig().optimizer).children.compactMap(\.label)
+    static let scheduleKeys = Mirror(reflecting: RunConfig().schedule).children.compactMap(\.label)
 
     /// Every key at every level must be known: an unknown one is an `UnknownKeyError` naming its path
     /// (`schedule.warmpu`) and the nearest allowed key, because a misspelt key silently ignored would
