@@ -13,6 +13,10 @@ public struct UnknownKeyError: Error, CustomStringConvertible, Equatable {
     /// Every key allowed at that place.
     public let allowed: [String]
 
+    public init(key: String, path: String, suggestion: String?, allowed: [String]) {
+        self.key = key; self.path = path; self.suggestion = suggestion; self.allowed = allowed
+    }
+
     public var description: String {
         let hint = suggestion.map { " — did you mean '\($0)'?" } ?? ""
         return "unknown key '\(path)'\(hint) (allowed here: \(allowed.joined(separator: ", ")))"

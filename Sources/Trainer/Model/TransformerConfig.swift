@@ -62,7 +62,11 @@ public struct TransformerConfig: Codable, Sendable, Equatable, CustomStringConve
     }
 
     /// LLaMA's SwiGLU hidden size: 8/3 · width rounded up to a multiple of 8.
-    public static func llamaHidden(width: Int) -> Int { ((8 * width + 2) / 3 + 7) / 8 * 8 }
+    /// A width outside 1...2⁵⁶ (which `validate` rejects anyway) is returned as is instead of overflowing.
+    public static func llamaHidden(width: Int) -> Int {
+        guard width >= 1, width <= 1 << 56 else { return width }
+        return ((8 * width + 2) / 3 + 7) / 8 * 8
+    }
 
     /// Head size `width / heads`.
     public var headSize: Int { width / max(heads, 1) }
