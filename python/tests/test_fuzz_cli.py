@@ -476,3 +476,51 @@ def test_no_input_crashes_the_cli(fx, river_bin, tmp_path):
     print(f"fuzzed {cases} invocations in {elapsed:.0f} s")
     assert cases >= 300
     assert not failures, f"{len(failures)} of {cases} fuzzed invocations failed:\n" + "\n".join(failures)
+
+
+# The crashing inputs of issue 11 ("Inputs still crash the CLI"), each with a word its error must name.
+ISSUE_CASES = [
+    (["schedule", "--steps", "10", "--peak", "0.1", "--decay", "1e308"], "1e+308"),
+    (["schedule", "--steps", "10", "--peak", "0.1", "--warmup", "1e300"], "1e+300"),
+    (["schedule", "--kind", "wsds", "--cycles", "5", "--steps", "10", "--peak", "0.1", "--rewarmup", "1e19"], "1e+19"),
+    (["branch-plan", "--budgets", "10,20", "--decay", "1e308"], "1e+308"),
+    (["spectrum", "--random-symmetric", "9223372036854775807"], "9223372036854775807"),
+    (["schedule", "--steps", "9223372036854775807", "--peak", "0.1"], "9223372036854775807"),
+    (["schedule", "--steps", "100000000000", "--peak", "0.1"], "100000000000"),
+    (["bigram", "generate", "--vocab", "9223372036854775807", "--out", "%g"], "9223372036854775807"),
+    (["bigram", "analyze", "--vocab", "4294967296", "--model", "table", "--parameters", "@table.safetensors"],
+     "4294967296"),
+    (["bigram", "train", "--model", "factorized", "--width", "2147483648", "--steps", "2", "--peak", "0.1",
+      "--out", "%t.csv"], "2147483648"),
+    (["bigram", "analyze", "--vocab", "4611686018427387904", "--model", "factorized",
+      "--parameters", "@fact.safetensors"], "4611686018427387904"),
+    (["schedule", "--levanter", "@cycle.yaml"], "cycle_length"),
+    (["schedule", "--levanter", "@inf.yaml", "--steps", "10"], "num_train_steps"),
+    (["simulate", "--levanter", "@inf.yaml", "--steps", "10"], "num_train_steps"),
+    (["eval", "--checkpoint", "@overflow.safetensors", "--text", "@text.txt"], "overflows"),
+    (["bigram", "evaluate", "--transitions", "@T.csv", "--model", "table", "--parameters", "@overflow.safetensors"],
+     "overflows"),
+    (["train", "--config", "@typo.json", "--out", "%run"], "did you mean 'batchSize'"),
+    (["train", "--config", "@typo2.json", "--out", "%run"], "schedule.warmpu"),
+    (["bigram", "train", "--vocab", "8", "--steps", "3", "--peak", "0.1", "--out", "%train.csv",
+      "--save-parameters", "%missing-dir/p.safetensors"], "missing-dir"),
+]
+
+
+@pytest.mark.parametrize("argv,names", ISSUE_CASES, ids=[" ".join(a[:3]) + f" …{n}" for a, n in ISSUE_CASES])
+def test_issue_inputs_are_clear_errors(fx, river_bin, tmp_path, argv, names):
+    """Each input that crashed the CLI is now an error (exit 1–127) naming the value, with no output left."""
+    (fx / "cycle.yaml").write_text("cycle_length: [1e20]\nnum_train_steps: 100\n")
+    (fx / "inf.yaml").write_text("num_train_steps: .inf\n")
+    (fx / "typo.json").write_text(json.dumps({"batchsize": 4, "schedule": {"warmup": 2}}))
+    (fx / "typo2.json").write_text(json.dumps({"batchSize": 4, "schedule": {"warmpu": 2}}))
+    h = json.dumps({"W": {"dtype": "F64", "shape": [2147483648, 2147483648], "data_offsets": [0, 8]}}).encode()
+    h += b" " * (-len(h) % 8)
+    (fx / "overflow.safetensors").write_bytes(struct.pack("<Q", len(h)) + h + bytes(8))
+    runner = Runner(river_bin, fx, tmp_path)
+    case, sub, args = runner.prepare(dict(argv=argv))
+    rc, err, before, after, _ = runner.run(case, args)
+    assert rc is not None and 0 < rc < 128, f"status {rc}: river {' '.join(args)}\n{err}"
+    assert names in err, f"the error does not name {names!r}:\n{err}"
+    changed = sorted(k for k, v in after.items() if before.get(k) != v)
+    assert not changed, f"a failed command left {changed}"
