@@ -54,6 +54,17 @@ struct ConfigKeyTests {
         }
     }
 
+    @Test func selfDoublingBPEMergesAreRefused() {
+        // Merge k joins token 255 + k with itself: 40 merges would make a 2⁴⁰-byte token.
+        var doubling: [(Int32, Int32)] = [(0, 0)]
+        for k in 0..<40 {
+            let id = Int32(256 + k)
+            doubling.append((id, id))
+        }
+        #expect(throws: DataError.self) { _ = try BPETokenizer(merges: doubling) }
+        #expect(throws: Never.self) { _ = try BPETokenizer(merges: Array(doubling.prefix(10))) }   // 1 KiB token
+    }
+
     @Test func hugeModelAndBatchSizesAreErrorsNotTraps() throws {
         for width in [Int.min, 2_147_483_648, Int.max] {
             var m = TransformerConfig.tiny

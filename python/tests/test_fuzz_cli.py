@@ -310,6 +310,11 @@ def mutate_safetensors(data, rng):
         del header[rng.choice(names)]
     elif kind == 7:
         header["extra"] = {"dtype": "F64", "shape": [2**31, 2**31], "data_offsets": [len(body), len(body)]}
+    elif rng.random() < 0.3:
+        doubling = [[0, 0]] + [[256 + i, 256 + i] for i in range(40)]
+        header.setdefault("__metadata__", {})["tokenizer"] = rng.choice(
+            [json.dumps({"type": "bpe", "merges": doubling}), '{"type": "bpe", "merges": [[5, 9999999999]]}',
+             '{"type": "zip"}', "[]", '{"type": "bpe", "merges": [[1]]}'])
     else:
         header.setdefault("__metadata__", {})["config"] = rng.choice(
             ['{"model": {"width": 2147483648}}', '{"batchSize": 9223372036854775807}', "not json", "{}",
