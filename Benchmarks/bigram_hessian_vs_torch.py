@@ -46,7 +46,7 @@ def main():
         np.savetxt(fr, f, fmt="%.17g")
         save_file(tensors, str(pp))
         cmd = [river, "bigram", "evaluate", "--transitions", str(t), "--frequencies", str(fr),
-               "--model", "factorized", "--params", str(pp)]
+               "--model", "factorized", "--parameters", str(pp)]
 
         P = torch.tensor(p / p.sum(1, keepdims=True))
         pi = torch.tensor(f / f.sum())

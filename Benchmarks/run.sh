@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one benchmark against its peer in the same run and prints the ratio:
 #   Benchmarks/run.sh spectrum_vs_numpy [--n 2000 --repeats 7]
-#   Benchmarks/run.sh simulate_vs_numpy [--seeds 256 --steps 2000]
+#   Benchmarks/run.sh simulate_vs_numpy [--seed-count 256 --steps 2000]
 #   Benchmarks/run.sh train_vs_torch    [--steps 8 --rounds 3]
 #   Benchmarks/run.sh bigram_hessian_vs_torch
 # Builds the release `river` (the same build as the set-up script; SCRATCH=.build-x picks another

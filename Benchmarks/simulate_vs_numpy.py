@@ -15,7 +15,7 @@ numpy: simulation + CSV writing inside this process):
 Prints the median times and the ratios loop/river (goal >= 30) and vectorised/river, and checks that the
 time-averaged stable-phase hill loss agrees between river and numpy within 5 standard errors.
 
-Usage: OPENBLAS_CORETYPE=SkylakeX python Benchmarks/simulate_vs_numpy.py [--dim 10] [--seeds 256] [--steps 2000]
+Usage: OPENBLAS_CORETYPE=SkylakeX python Benchmarks/simulate_vs_numpy.py [--dim 10] [--seed-count 256] [--steps 2000]
        (RIVER_BIN selects the binary; default .build/release/river)
 """
 import argparse
@@ -101,7 +101,7 @@ def run_river(river, a, path):
            "--hill-curvature", str(a.hill_curvature), "--river-slope", str(a.river_slope),
            "--noise", str(a.noise), "--optimizer", "sgd", "--kind", "wsd", "--steps", str(a.steps),
            "--peak", str(a.peak), "--decay", "0.2", "--shape", "inv", "--min-ratio", "0.1",
-           "--seeds", str(a.seeds), "--seed", str(a.seed), "--out", path]
+           "--seed-count", str(a.seeds), "--seed", str(a.seed), "--out", path]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t0
@@ -116,7 +116,7 @@ def stable_hill(mean_hill, steps):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dim", type=int, default=10)
-    ap.add_argument("--seeds", type=int, default=256)
+    ap.add_argument("--seed-count", dest="seeds", type=int, default=256)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--hill-curvature", type=float, default=4.0)
     ap.add_argument("--river-slope", type=float, default=0.1)

@@ -35,8 +35,8 @@ SHAPES = {
 
 
 def swift_run(river, preset, batch, steps, warmup, threads, peak):
-    args = [river, "debug-model", "bench", "--preset", preset, "--batch", str(batch), "--steps", str(steps),
-            "--warmup", str(warmup), "--threads", str(threads)] + (["--peak"] if peak else [])
+    args = [river, "debug-model", "bench", "--preset", preset, "--batch-size", str(batch), "--steps", str(steps),
+            "--untimed-steps", str(warmup), "--threads", str(threads)] + (["--sgemm-peak"] if peak else [])
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 
@@ -65,7 +65,7 @@ def torch_run(cfg, batch, steps, warmup, seed=0):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--untimed-steps", dest="warmup", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shapes", default="small3M,small086M")

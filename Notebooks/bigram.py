@@ -68,10 +68,10 @@ print({c: int((tokens["class"] == c).sum()) for c in ("deterministic", "uncertai
 
 # %%
 common = ["--transitions", work / "lang" / "transitions.csv", "--model", "table", "--optimizer", "sgd",
-          "--batch", 32, "--steps", 3000, "--peak", 20, "--log-every", 25, "--seed", 1]
+          "--batch-size", 32, "--steps", 3000, "--peak", 20, "--log-every", 25, "--seed", 1]
 river("bigram", "train", *common, "--kind", "constant", "--out", work / "constant.csv")
 river("bigram", "train", *common, "--kind", "wsd", "--decay", 0.2, "--out", work / "wsd.csv",
-      "--params-out", work / "wsd.safetensors")
+      "--save-parameters", work / "wsd.safetensors")
 const, wsd = read_csv(work / "constant.csv"), read_csv(work / "wsd.csv")
 
 fig, ax = plt.subplots(1, 3, figsize=(13, 3.5))
@@ -104,10 +104,10 @@ print("hill loss at the end: constant %.4f, WSD %.4f" % (const["hill_loss"][end]
 
 # %%
 ev = json.loads(river("bigram", "evaluate", "--transitions", work / "lang" / "transitions.csv",
-                      "--model", "table", "--params", work / "wsd.safetensors"))
+                      "--model", "table", "--parameters", work / "wsd.safetensors"))
 print(json.dumps(ev, indent=1))
 an = json.loads(river("bigram", "analyze", "--transitions", work / "lang" / "transitions.csv", "--model", "table",
-                      "--params", work / "wsd.safetensors", "--tokens-out", work / "tok.csv",
+                      "--parameters", work / "wsd.safetensors", "--tokens-out", work / "tok.csv",
                       "--spectrum-out", work / "spec.csv"))
 tok, spec = read_csv(work / "tok.csv"), read_csv(work / "spec.csv")
 print("Spearman(curvature, entropy) =", round(an["spearman_curvature_entropy"], 3))

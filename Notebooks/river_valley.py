@@ -78,7 +78,7 @@ plt.show()
 
 # %%
 common = ["--landscape", "straight-valley", "--dim", 8, "--hill-curvature", 2.0, "--river-slope", 0.05,
-          "--noise", 1.0, "--optimizer", "sgd", "--steps", STEPS, "--peak", PEAK, "--seeds", 32, "--seed", 1]
+          "--noise", 1.0, "--optimizer", "sgd", "--steps", STEPS, "--peak", PEAK, "--seed-count", 32, "--seed", 1]
 runs = {}
 for kind, extra in [("constant", []), ("cosine", []), ("wsd", ["--decay", 0.2, "--shape", "inv"])]:
     out = WORK / f"sgd_{kind}.csv"
@@ -133,7 +133,7 @@ for eta in [0.02, 0.05, 0.1, 0.2, 0.4, 0.8]:
     out = WORK / f"stat_{eta}.csv"
     river("simulate", "--landscape", "straight-valley", "--dim", 5, "--hill-curvature", 2.0, "--river-slope", 0.0,
           "--noise", 1.0, "--optimizer", "sgd", "--kind", "constant", "--steps", 1500, "--peak", eta,
-          "--seeds", 64, "--out", out)
+          "--seed-count", 64, "--out", out)
     t = table(out)
     tail = slice(len(t["step"]) // 2, None)
     rows.append((eta, t["hill_loss"][tail].mean(), t["theory_hill_loss_stationary"][-1], t["theory_hill_loss_approx"][-1]))

@@ -76,12 +76,4 @@ public struct BigramAnalysis: Sendable {
         }
         return s
     }
-
-    public var summaryJSON: String {
-        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        return "{\"loss\": \(num(loss)), \"entropy_floor\": \(num(entropyFloor)), "
-            + "\"hessian_top\": [\(eigenvalues.prefix(5).map(num).joined(separator: ", "))], "
-            + "\"top10_mass_uncertain\": \(num(topMassUncertain(10))), "
-            + "\"spearman_curvature_entropy\": \(num(spearman))}"
-    }
 }

@@ -15,22 +15,30 @@ struct BranchCommand: ParsableCommand {
         Resume an interrupted branch with `river train --out DIR --resume`.
 
         Example:
-          river branch --from runs/main --step 900 --budget 1000 --out runs/main-b1000
+          river branch --parent runs/main --step 900 --budget 1000 --out runs/main-b1000
         """)
 
-    @Option(name: .long, help: "Parent run directory.") var from: String
-    @Option(name: .long, help: "Checkpoint step of the parent to fork from.") var step: Int
-    @Option(name: .long, help: "Branch run directory to create.") var out: String
-    @Option(name: .long, help: "Total steps of the branch (its budget); default: fork step / (1 - decay).") var budget: Int?
-    @Option(name: .long, help: "Decay length: a fraction (<= 1) of the budget or whole steps (> 1).") var decay: Double = 0.1
-    @Option(name: .long, help: "Decay shape: linear, cosine, 1-sqrt, exp, inv.") var shape: String = "inv"
-    @Option(name: .long, help: "Floor of the decay as a fraction of the peak.") var minRatio: Double = 0.1
+    @Option(name: .customLong("parent"), help: ArgumentHelp("Parent run directory (a constant-LR main run).", valueName: "dir"))
+    var parentRun: String?
+    /// Deprecated spelling of --parent (`river import --from` names a checkpoint format).
+    @Option(name: .customLong("from"), help: .hidden) var deprecatedFrom: String?
+    @Option(name: .long, help: ArgumentHelp("Checkpoint step of the parent to fork from.", valueName: "n")) var step: Int
+    @Option(name: .long, help: ArgumentHelp("Branch run directory to create.", valueName: "path")) var out: String
+    @Option(name: .long, help: ArgumentHelp("Total steps of the branch (its budget); default: fork step / (1 - decay).", valueName: "n")) var budget: Int?
+    /// --decay (a fraction of the budget or whole steps), --shape, --min-ratio.
+    @OptionGroup var decayOptions: DecayOptions
     @Flag(name: .long, help: "No progress bar.") var quiet = false
 
-    func validate() throws {
-        guard DecayShape(rawValue: shape) != nil else {
-            throw ValidationError("--shape '\(shape)' is not allowed (allowed: \(DecayShape.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+    /// The parent run directory (validated present).
+    var from: String { parentRun! }
+    var decay: Double { decayOptions.decayOrDefault }
+    var shape: DecayShape { decayOptions.shape }
+    var minRatio: Double { decayOptions.minRatio }
+
+    mutating func validate() throws {
+        parentRun = try Deprecated.merge(old: "--from", oldValue: deprecatedFrom, new: "--parent", newValue: parentRun)
+        deprecatedFrom = nil
+        guard parentRun != nil else { throw ValidationError("--parent is required (the run directory to branch from)") }
         if step < 1 { throw ValidationError("--step must be at least 1, got \(step)") }
         // Bounded before any Double→Int conversion of the decay or the budget arithmetic.
         guard decay.isFinite, decay > 0, decay <= Double(ScheduleSpec.maxSteps) else {
@@ -49,7 +57,7 @@ struct BranchCommand: ParsableCommand {
         if !FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent(Checkpoint.fileName(step: step)).path) {
             let have = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [])
                 .compactMap(Checkpoint.step(fromFileName:)).sorted().map(String.init).joined(separator: ", ")
-            throw ValidationError("parent run \(from) has no checkpoint at step \(step) (it has: \(have.isEmpty ? "none" : have))")
+            throw CLIError("parent run \(from) has no checkpoint at step \(step) (it has: \(have.isEmpty ? "none" : have))")
         }
         var cfg = parent
         let budget = self.budget ?? (decay <= 1 ? Int((Double(step) / (1 - decay)).rounded()) : step + Int(decay))
@@ -60,7 +68,7 @@ struct BranchCommand: ParsableCommand {
             throw ValidationError("a WSD branch of budget \(budget) with decay \(decay) (\(decaySteps) steps) forks at step \(budget - decaySteps), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
         }
         cfg.schedule = ScheduleSpec(kind: .wsd, steps: budget, peak: parent.schedule.peak, warmup: parent.schedule.warmup,
-                                    decay: Double(decaySteps), shape: DecayShape(rawValue: shape)!, minRatio: minRatio)
+                                    decay: Double(decaySteps), shape: shape, minRatio: minRatio)
         if parent.schedule.warmup > 0 && parent.schedule.warmup <= 1 {
             // A fractional warmup is relative to the run length: convert it to the parent's whole steps.
             cfg.schedule.warmup = Double(Int(parent.schedule.warmup * Double(parent.steps)))
@@ -71,6 +79,6 @@ struct BranchCommand: ParsableCommand {
         let training = try TrainingRun.create(at: URL(fileURLWithPath: out), config: cfg)
         try training.train(progress: quiet ? nil : ProgressBar(label: "branch"))
         let last = try MetricsRecord.read(training.metricsURL).last
-        FileHandle.standardOutput.write(Data("{\"run\":\"\(out)\",\"step\":\(training.step),\"val_loss\":\(last?.valLoss.map { "\($0)" } ?? "null")}\n".utf8))
+        try JSONOutput.print(RunSummary(run: out, step: training.step, loss: last.map { Double($0.loss) }, valLoss: last?.valLoss))
     }
 }

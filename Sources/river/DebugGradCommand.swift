@@ -16,24 +16,26 @@ struct DebugGradCommand: ParsableCommand {
 
 /// Model shape options shared by the debug subcommands.
 struct ModelShapeOptions: ParsableArguments {
-    @Option(help: "Model config JSON (TransformerConfig keys: vocabSize, contextLength, width, layers, heads, mlpHidden, tiedEmbeddings, ropeTheta, normEpsilon).")
-    var config: String?
+    @Option(name: .customLong("model-config"),
+            help: ArgumentHelp("TransformerConfig JSON (keys: vocabSize, contextLength, width, layers, heads, mlpHidden, tiedEmbeddings, ropeTheta, normEpsilon).",
+                               valueName: "file"))
+    var modelConfig: String?
 
-    @Option(help: "Preset model instead of --config: \(TransformerConfig.presets.keys.sorted().joined(separator: ", ")).")
-    var preset: String = "tiny"
+    @Option(help: ArgumentHelp("Preset model instead of --model-config.", valueName: "preset"))
+    var preset: ModelPresetName = .tiny
 
     func load() throws -> TransformerConfig {
         let c: TransformerConfig
-        if let config {
-            let data = try Data(contentsOf: URL(fileURLWithPath: config))
-            c = try JSONDecoder().decode(TransformerConfig.self, from: data)
+        if let modelConfig {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: modelConfig)) }
+            catch { throw CLIError("cannot read --model-config '\(modelConfig)'") }
+            do { c = try JSONDecoder().decode(TransformerConfig.self, from: data) }
+            catch { throw CLIError("\(modelConfig): not a TransformerConfig JSON (\(error))") }
         } else {
-            guard let p = TransformerConfig.presets[preset] else {
-                throw ValidationError("unknown preset '\(preset)'; allowed: \(TransformerConfig.presets.keys.sorted().joined(separator: ", "))")
-            }
-            c = p
+            c = preset.config
         }
-        do { try c.validate() } catch { throw ValidationError("\(error)") }
+        try c.validate()
         return c
     }
 }
@@ -44,53 +46,60 @@ struct DebugModelGrad: ParsableCommand {
         commandName: "grad",
         abstract: "Loss, logits, per-token losses and gradients on a fixed batch, then K AdamW steps.",
         discussion: """
-        The batch file is JSON {"tokens": [[...]], "targets": [[...]]}, both [B][T] token ids.
+        The batch file (--batch-file) is JSON {"tokens": [[...]], "targets": [[...]]}, both [B][T] token ids.
         The output holds `logits` [B,T,V], `losses` [B,T], `loss` [K], `grad_norm` [K] (before clipping),
         `grad.<tensor>` (gradients of the first step), `final.<tensor>` (parameters after K steps).
         --save-parameters writes the starting parameters under the model's own tensor names.
         AdamW: torch.optim.AdamW conventions; weight decay on matrices only (Transformer.parameterGroups).
+
+        Example:
+          river debug-model grad --model-config tiny.json --batch-file batch.json --out grad.safetensors --steps 2
         """)
 
     @OptionGroup var shape: ModelShapeOptions
-    @Option(help: "Initialisation seed.") var seed: UInt64 = 0
-    @Option(help: "Start from these parameters (safetensors; tensor names as the model's table) instead of the seed.")
+    @Option(help: ArgumentHelp("Initialisation seed.", valueName: "seed")) var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Start from these parameters (safetensors; tensor names as the model's table) instead of the seed.",
+                               valueName: "file"))
     var parameters: String?
-    @Option(help: "Batch file (JSON with `tokens`, `targets`, each [B][T]).") var batch: String
-    @Option(help: "Output safetensors file.") var out: String
-    @Option(help: "Also write the starting parameters here.") var saveParameters: String?
-    @Option(help: "AdamW steps on the same batch.") var steps: Int = 1
-    @Option(help: "Learning rate.") var lr: Double = 1e-3
-    @Option(help: "AdamW beta1.") var beta1: Double = 0.9
-    @Option(help: "AdamW beta2.") var beta2: Double = 0.95
-    @Option(help: "AdamW epsilon.") var eps: Double = 1e-8
-    @Option(help: "Decoupled weight decay on matrices.") var weightDecay: Double = 0.1
-    @Option(help: "Clip the gradient norm to this (0: no clipping).") var clip: Double = 0
+    @Option(name: .customLong("batch-file"), help: ArgumentHelp("Batch file (JSON with `tokens`, `targets`, each [B][T]).", valueName: "file"))
+    var batchFile: String
+    @Option(help: ArgumentHelp("Output safetensors file.", valueName: "path")) var out: String
+    @Option(help: ArgumentHelp("Also write the starting parameters here.", valueName: "path")) var saveParameters: String?
+    @Option(help: ArgumentHelp("AdamW steps on the same batch.", valueName: "n")) var steps: Int = 1
+    @Option(parsing: .unconditional, help: ArgumentHelp("Constant learning rate of the AdamW steps.", valueName: "lr")) var lr: Double = 1e-3
+    @Option(parsing: .unconditional, help: ArgumentHelp("AdamW β₁.", valueName: "x")) var beta1: Double = 0.9
+    @Option(parsing: .unconditional, help: ArgumentHelp("AdamW β₂.", valueName: "x")) var beta2: Double = 0.95
+    @Option(parsing: .unconditional, help: ArgumentHelp("AdamW ε.", valueName: "x")) var epsilon: Double = 1e-8
+    @Option(parsing: .unconditional, help: ArgumentHelp("Decoupled weight decay on matrices.", valueName: "x")) var weightDecay: Double = 0.1
+    @Option(parsing: .unconditional, help: ArgumentHelp("Clip the gradient norm to this (0: no clipping).", valueName: "x")) var clip: Double = 0
 
     func run() throws {
         guard steps >= 1, steps <= 1_000_000 else { throw ValidationError("--steps must be in 1...1000000, got \(steps)") }
         let config = try shape.load()
         struct BatchFile: Decodable { var tokens: [[Int32]]; var targets: [[Int32]] }
         let file: BatchFile
-        do {
-            file = try JSONDecoder().decode(BatchFile.self, from: Data(contentsOf: URL(fileURLWithPath: batch)))
-        } catch { throw ValidationError("\(batch): expected JSON {\"tokens\": [[...]], \"targets\": [[...]]}: \(error)") }
+        guard let bytes = FileManager.default.contents(atPath: batchFile) else {
+            throw CLIError("cannot read --batch-file '\(batchFile)'")
+        }
+        do { file = try JSONDecoder().decode(BatchFile.self, from: bytes) }
+        catch { throw CLIError("\(batchFile): expected JSON {\"tokens\": [[...]], \"targets\": [[...]]}: \(error)") }
         guard let first = file.tokens.first, !first.isEmpty,
               file.tokens.allSatisfy({ $0.count == first.count }),
               file.targets.count == file.tokens.count, file.targets.allSatisfy({ $0.count == first.count }) else {
-            throw ValidationError("\(batch): tokens and targets must be non-empty [B][T] lists of equal shape")
+            throw CLIError("\(batchFile): tokens and targets must be non-empty [B][T] lists of equal shape")
         }
         let tshape = [file.tokens.count, first.count]
         let tokens = file.tokens.flatMap { $0 }, targets = file.targets.flatMap { $0 }
         let B = tshape[0], T = tshape[1]
         guard T <= config.contextLength else {
-            throw ValidationError("sequence length \(T) exceeds contextLength \(config.contextLength)")
+            throw CLIError("\(batchFile): sequence length \(T) exceeds contextLength \(config.contextLength)")
         }
         for v in tokens + targets where v < 0 || Int(v) >= config.vocabSize {
-            throw ValidationError("token id \(v) outside 0..<\(config.vocabSize)")
+            throw CLIError("\(batchFile): token id \(v) outside 0..<\(config.vocabSize)")
         }
 
         let hp = OptimizerHyperparameters(algorithm: .adamw, weightDecay: weightDecay, beta1: beta1, beta2: beta2,
-                                          epsilon: eps)
+                                          epsilon: epsilon)
         try hp.validate()
         try config.checkMemory(batchSize: B)
         let model = Transformer(config: config, batchSize: B, seed: seed)
@@ -99,7 +108,7 @@ struct DebugModelGrad: ParsableCommand {
             for t in model.tensors {
                 let s = try file.tensor(t.name, path: parameters)
                 guard s.shape == t.shape else {
-                    throw ValidationError("\(parameters): \(t.name) has shape \(s.shape), the model needs \(t.shape)")
+                    throw CLIError("\(parameters): \(t.name) has shape \(s.shape), the model needs \(t.shape)")
                 }
                 try s.copyFloats(into: model.view(t, in: model.parameters))
             }
@@ -143,24 +152,35 @@ struct DebugModelGrad: ParsableCommand {
 struct DebugModelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Training-step throughput (tokens/s) and model FLOP utilisation against measured sgemm peak.")
+        abstract: "Training-step throughput (tokens/s) and model FLOP utilisation against measured sgemm peak.",
+        discussion: """
+        Prints JSON (tokens_per_s, step_s_median, …, and with --sgemm-peak the sgemm_peak_gflops and mfu).
+
+        Example:
+          river debug-model bench --preset small3M --batch-size 16 --steps 10 --untimed-steps 2 --sgemm-peak
+        """)
 
     @OptionGroup var shape: ModelShapeOptions
-    @Option(help: "Sequences per step.") var batch: Int = 16
-    @Option(help: "Timed steps.") var steps: Int = 10
-    @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
-    @Option(help: "OpenBLAS threads (the kernels use all cores).") var threads: Int = 2
-    @Option(help: "Seed for parameters and tokens.") var seed: UInt64 = 0
-    @Flag(help: "Also measure the sgemm peak (n = 2048) and report MFU.") var peak = false
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Sequences per step.", valueName: "n")) var batchSize: Int = 16
+    @Option(help: ArgumentHelp("Timed steps.", valueName: "n")) var steps: Int = 10
+    @Option(name: .customLong("untimed-steps"), help: ArgumentHelp("Untimed steps before the timed ones (page faults, thread start-up).", valueName: "n"))
+    var untimedSteps: Int = 2
+    @Option(help: ArgumentHelp("OpenBLAS threads (the kernels use all cores).", valueName: "n")) var threads: Int = 2
+    @Option(help: ArgumentHelp("Seed for parameters and tokens.", valueName: "seed")) var seed: UInt64 = 0
+    @Flag(name: .customLong("sgemm-peak"), help: "Also measure the sgemm peak (n = 2048) and report MFU.") var sgemmPeakFlag = false
     @Flag(help: "Report seconds per step spent in each kind of kernel.") var profile = false
     @Flag(help: "Print GFLOP/s of each GEMM shape of a training step instead.") var gemms = false
 
     func run() throws {
         let config = try shape.load()
-        guard batch >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--batch and --steps must be ≥ 1, --warmup ≥ 0") }
+        guard batchSize >= 1, steps >= 1, untimedSteps >= 0 else {
+            throw ValidationError("--batch-size and --steps must be ≥ 1, --untimed-steps ≥ 0")
+        }
+        let batch = batchSize, warmup = untimedSteps
         BLAS.setThreads(threads)
         let T = config.contextLength
         if gemms { return gemmShapes(config, N: batch * T) }
+        try config.checkMemory(batchSize: batch)
         let model = Transformer(config: config, batchSize: batch, seed: seed)
         let rng = RandomSource(seed: seed &+ 1)
         let pool = (0..<(batch * T * 8 + 1)).map { _ in Int32(rng.int(below: config.vocabSize)) }
@@ -194,24 +214,33 @@ struct DebugModelBench: ParsableCommand {
         let total = times.reduce(0, +)
         let tokensPerSecond = Double(batch * T * steps) / total
         let flops = Transformer.flopsPerToken(config)
-        var result: [String: Any] = [
-            "parameters": model.parameterCount, "batch": batch, "context": T, "steps": steps,
-            "threads": threads, "core": BLAS.coreName,
-            "tokens_per_s": tokensPerSecond, "step_s_median": median, "step_s_mean": total / Double(steps),
-            "forward_s": phase[0] / Double(steps), "backward_s": phase[1] / Double(steps),
-            "optimizer_s": phase[2] / Double(steps),
-            "flops_per_token": flops, "gflops": tokensPerSecond * flops / 1e9, "final_loss": Double(lastLoss),
-        ]
+        var result = BenchReport(
+            parameters: model.parameterCount, batch: batch, context: T, steps: steps, threads: threads, core: BLAS.coreName,
+            tokensPerS: tokensPerSecond, stepSMedian: median, stepSMean: total / Double(steps),
+            forwardS: phase[0] / Double(steps), backwardS: phase[1] / Double(steps), optimizerS: phase[2] / Double(steps),
+            flopsPerToken: flops, gflops: tokensPerSecond * flops / 1e9, finalLoss: Double(lastLoss))
         if profile {
-            for p in Transformer.Phase.allCases { result["phase_\(p)_s"] = model.phaseSeconds[p.rawValue] / Double(steps) }
+            result.phaseS = Dictionary(uniqueKeysWithValues: Transformer.Phase.allCases.map {
+                ("\($0)", model.phaseSeconds[$0.rawValue] / Double(steps))
+            })
         }
-        if peak {
+        if sgemmPeakFlag {
             let g = sgemmPeak(n: 2048, threads: threads)
-            result["sgemm_peak_gflops"] = g
-            result["mfu"] = tokensPerSecond * flops / 1e9 / g
+            result.sgemmPeakGflops = g
+            result.mfu = tokensPerSecond * flops / 1e9 / g
         }
-        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try JSONOutput.print(result)
+    }
+
+    /// The printed JSON (snake_case keys; `phase_s` holds seconds per step by kernel kind with --profile).
+    struct BenchReport: Encodable {
+        var parameters: Int, batch: Int, context: Int, steps: Int, threads: Int, core: String
+        var tokensPerS: Double, stepSMedian: Double, stepSMean: Double
+        var forwardS: Double, backwardS: Double, optimizerS: Double
+        var flopsPerToken: Double, gflops: Double, finalLoss: Double
+        var phaseS: [String: Double]? = nil
+        var sgemmPeakGflops: Double? = nil
+        var mfu: Double? = nil
     }
 
     /// GFLOP/s (best of 5) of the linear layers' GEMMs: forward x·Wᵀ, backward dW += dyᵀ·x and dx = dy·W.

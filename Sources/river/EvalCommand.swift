@@ -16,36 +16,45 @@ struct EvalCommand: ParsableCommand {
           river eval --checkpoint runs/shakespeare/checkpoints/step-002000.safetensors --text data/kjv.txt
         """)
 
-    @Option(name: .long, help: "Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).")
+    @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).", valueName: "file"))
     var checkpoint: String
 
-    @Option(name: .long, help: "UTF-8 text file to evaluate on.")
+    @Option(name: .long, help: ArgumentHelp("UTF-8 text file to evaluate on.", valueName: "file"))
     var text: String
 
-    @Option(name: .long, help: "Write per-token losses to this CSV (position,token,loss).")
+    @Option(name: .long, help: ArgumentHelp("Write per-token losses to this CSV (position,token,loss).", valueName: "path"))
     var perToken: String?
 
-    @Option(name: .long, help: "Sequences per forward pass.")
-    var batch: Int = 8
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Sequences per forward pass.", valueName: "n"))
+    var batchSize: Int = 8
 
-    @Option(name: .long, help: "Evaluate only the first N bytes of the text.")
+    /// Deprecated spelling of --batch-size.
+    @Option(name: .customLong("batch"), help: .hidden)
+    var deprecatedBatch: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Evaluate only the first N bytes of the text.", valueName: "n"))
     var maxBytes: Int?
 
-    func validate() throws {
-        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+    mutating func validate() throws {
+        Deprecated.merge(old: "--batch", oldValue: deprecatedBatch, new: "--batch-size", into: &batchSize)
+        deprecatedBatch = nil
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let maxBytes, maxBytes < 2 { throw ValidationError("--max-bytes must be at least 2, got \(maxBytes)") }
     }
 
+    /// The printed JSON; a non-finite loss is null.
+    struct Report: Encodable { let loss: Double, bitsPerByte: Double, tokens: Int, bytes: Int, step: Int }
+
     func run() throws {
         guard FileManager.default.fileExists(atPath: checkpoint) else {
-            throw ValidationError("checkpoint '\(checkpoint)' does not exist")
+            throw CLIError("checkpoint '\(checkpoint)' does not exist (--checkpoint)")
         }
         guard let data = FileManager.default.contents(atPath: text) else {
-            throw ValidationError("text file '\(text)' cannot be read")
+            throw CLIError("text file '\(text)' cannot be read (--text)")
         }
         var bytes = [UInt8](data)
         if let maxBytes { bytes = Array(bytes.prefix(maxBytes)) }
-        let e = try Evaluation.run(checkpoint: URL(fileURLWithPath: checkpoint), text: bytes, batch: batch,
+        let e = try Evaluation.run(checkpoint: URL(fileURLWithPath: checkpoint), text: bytes, batch: batchSize,
                                    keepPerToken: perToken != nil)
         if let perToken, let losses = e.perToken, let targets = e.targets {
             var csv = "position,token,loss\n"
@@ -53,7 +62,6 @@ struct EvalCommand: ParsableCommand {
             for i in losses.indices { csv += "\(i + 1),\(targets[i]),\(losses[i])\n" }
             try AtomicFile.write(csv, to: URL(fileURLWithPath: perToken))
         }
-        let json = "{\"loss\":\(e.loss),\"bits_per_byte\":\(e.bitsPerByte),\"tokens\":\(e.tokens),\"bytes\":\(e.bytes),\"step\":\(e.step)}\n"
-        FileHandle.standardOutput.write(Data(json.utf8))
+        try JSONOutput.print(Report(loss: e.loss, bitsPerByte: e.bitsPerByte, tokens: e.tokens, bytes: e.bytes, step: e.step))
     }
 }

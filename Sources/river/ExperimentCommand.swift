@@ -22,13 +22,13 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(help: "List the experiments and exit.")
     var list = false
 
-    @Option(help: "Output folder; each experiment writes into OUT/<name>/.")
+    @Option(help: ArgumentHelp("Output folder; each experiment writes into OUT/<name>/.", valueName: "path"))
     var out: String = "out"
 
     @Flag(help: "Full setting (longer, closer to the paper) instead of the quick default.")
     var full = false
 
-    @Option(help: "Base seed.")
+    @Option(help: ArgumentHelp("Base seed.", valueName: "seed"))
     var seed: UInt64 = 0
 
     @Flag(help: "Recompute experiments that are already done.")

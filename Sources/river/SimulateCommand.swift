@@ -11,9 +11,9 @@ struct SimulateCommand: ParsableCommand {
         discussion: """
         Examples:
           river simulate --landscape straight-valley --dim 10 --hill-curvature 4 --river-slope 0.1 --noise 1 \\
-                         --optimizer sgd --kind wsd --steps 2000 --peak 0.1 --decay 0.2 --seeds 64 --out sgd.csv
+                         --optimizer sgd --kind wsd --steps 2000 --peak 0.1 --decay 0.2 --seed-count 64 --out sgd.csv
           river simulate --landscape curved-valley --dim 2 --hill-curvature 10 --noise 0.5 --optimizer momentum \\
-                         --kind cosine --steps 1000 --peak 0.05 --seeds 8 --out curved.csv
+                         --kind cosine --steps 1000 --peak 0.05 --seed-count 8 --out curved.csv
         Row t describes the iterate after the update with lr(t); cumulative_lr = Σ_{s≤t} lr(s). Columns:
         step,lr,cumulative_lr,loss,river_loss,hill_loss,distance_to_river,river_coord[,top_eigenvalue], the
         same with _std (over seeds), then for gd/sgd on straight valleys the theory overlays
@@ -23,69 +23,48 @@ struct SimulateCommand: ParsableCommand {
         message and exit code 3, writing nothing unless --allow-divergence is given.
         """)
 
-    @Option(help: "Landscape: \(LandscapeCatalog.names.joined(separator: ", ")).")
-    var landscape: String = "straight-valley"
+    @OptionGroup var landscape: LandscapeOptions
 
-    @Option(help: "Dimension d (river coordinate + d−1 hill coordinates).")
-    var dim: Int = 2
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Gradient-noise std σ: one value (every coordinate) or one per coordinate (≥ 0).", valueName: "x,..."),
+            transform: CommaList<Double>.parse)
+    var noise: CommaList<Double> = [0]
 
-    @Option(name: .customLong("hill-curvature"), help: "Hill curvature λ: one value, or comma-separated per hill direction.")
-    var hillCurvature: String = "10"
+    @Option(help: ArgumentHelp("Optimizer.", valueName: "optimizer"))
+    var optimizer: SimulationOptimizer = .gd
 
-    @Option(name: .customLong("river-profile"), help: "River profile: linear (ℓ = −s·x) or power (ℓ = A(1+x)^−α).")
-    var riverProfile: String = "linear"
-
-    @Option(name: .customLong("river-slope"), parsing: .unconditional, help: "River slope s of the linear profile (≥ 0).")
-    var riverSlope: Double = 1
-
-    @Option(name: .customLong("power-amplitude"), parsing: .unconditional, help: "A of the power profile.")
-    var powerAmplitude: Double = 1
-
-    @Option(name: .customLong("power-exponent"), parsing: .unconditional, help: "α of the power profile.")
-    var powerExponent: Double = 0.5
-
-    @Option(parsing: .unconditional, help: "Amplitude a of the curved valley's river a·sin(kx).")
-    var amplitude: Double = 1
-
-    @Option(parsing: .unconditional, help: "Wavenumber k of the curved valley's river a·sin(kx).")
-    var wavenumber: Double = 0.5
-
-    @Option(parsing: .unconditional, help: "Gradient-noise std σ: one value (every coordinate) or comma-separated per coordinate (≥ 0).")
-    var noise: String = "0"
-
-    @Option(help: "Optimizer: \(SimulationOptimizer.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var optimizer: String = "gd"
-
-    @Option(parsing: .unconditional, help: "Momentum μ (momentum optimizer, PyTorch convention).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum μ (momentum optimizer, PyTorch convention).", valueName: "x"))
     var momentum: Double = 0.9
 
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
 
-    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay (sgd, momentum, adam).")
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional,
+            help: ArgumentHelp("L2 weight decay (sgd, momentum, adam).", valueName: "x"))
     var weightDecay: Double = 0
 
-    @Option(parsing: .unconditional, help: "Adam β₁.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam β₁.", valueName: "x"))
     var beta1: Double = 0.9
 
-    @Option(parsing: .unconditional, help: "Adam β₂.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam β₂.", valueName: "x"))
     var beta2: Double = 0.999
 
-    @Option(parsing: .unconditional, help: "Adam ε.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam ε.", valueName: "x"))
     var epsilon: Double = 1e-8
 
     @OptionGroup var schedule: ScheduleOptions
 
-    @Option(help: "Number of seeds run together (means and stds over them).")
-    var seeds: Int = 1
+    @OptionGroup var seeds: SeedCountOptions
 
-    @Option(help: "Base random seed.")
-    var seed: UInt64 = 0
+    /// Deprecated spelling of --seed-count (`--seeds` is a list of seeds everywhere else).
+    @Option(name: .customLong("seeds"), help: .hidden)
+    var deprecatedSeeds: Int?
 
-    @Option(parsing: .unconditional, help: "Start point, comma-separated d values (default: the river point at x = 0).")
-    var start: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Start point, d values (default: the river point at x = 0).", valueName: "x,..."),
+            transform: CommaList<Double>.parse)
+    var start: CommaList<Double>?
 
-    @Option(name: .customLong("record-every"), help: "Write every k-th step (and the last).")
+    @Option(name: .customLong("record-every"), help: ArgumentHelp("Write every k-th step (and the last).", valueName: "n"))
     var recordEvery: Int = 1
 
     @Flag(name: .customLong("top-eigenvalue"), help: "Also record the largest Hessian eigenvalue (dense; small d).")
@@ -94,35 +73,21 @@ struct SimulateCommand: ParsableCommand {
     @Flag(name: .customLong("allow-divergence"), help: "On divergence, write the rows before it (with a warning) instead of failing.")
     var allowDivergence = false
 
-    @Option(help: "Output CSV file (written atomically); default: standard output.")
+    @Option(help: ArgumentHelp("Output CSV file (written atomically); default: standard output.", valueName: "path"))
     var out: String?
 
-    static func parseList(_ text: String, _ flag: String) throws -> [Double] {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        return try parts.map { part in
-            guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("\(flag) '\(text)': '\(part)' is not a number")
-            }
-            return v
-        }
+    mutating func validate() throws {
+        Deprecated.merge(old: "--seeds", oldValue: deprecatedSeeds, new: "--seed-count", into: &seeds.seedCount)
+        deprecatedSeeds = nil
     }
 
     func makeConfig() throws -> SimulationConfig {
-        guard let opt = SimulationOptimizer(rawValue: optimizer) else {
-            throw ValidationError("unknown optimizer '\(optimizer)'; allowed: \(SimulationOptimizer.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        let params = LandscapeParameters(dimension: dim, hillCurvature: try Self.parseList(hillCurvature, "--hill-curvature"),
-                                         riverProfile: riverProfile, riverSlope: riverSlope, powerAmplitude: powerAmplitude,
-                                         powerExponent: powerExponent, amplitude: amplitude, wavenumber: wavenumber)
-        let land: any Landscape
-        do { land = try LandscapeCatalog.make(landscape, params) } catch { throw ValidationError("\(error)") }
-        let noiseValues = try Self.parseList(noise, "--noise")
-        let hyper = opt.hyperparameters(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
-                                        beta1: beta1, beta2: beta2, epsilon: epsilon)
-        let config = SimulationConfig(landscape: land, optimizer: opt, hyperparameters: hyper, noise: noiseValues,
-                                      schedule: try schedule.schedule(), seeds: seeds, seed: seed,
-                                      start: try start.map { try Self.parseList($0, "--start") },
-                                      recordEvery: recordEvery, topEigenvalue: topEigenvalue)
+        let land = try landscape.make(default: .straightValley)
+        let hyper = optimizer.hyperparameters(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
+                                              beta1: beta1, beta2: beta2, epsilon: epsilon)
+        let config = SimulationConfig(landscape: land, optimizer: optimizer, hyperparameters: hyper, noise: noise.elements,
+                                      schedule: try schedule.schedule(), seeds: seeds.seedCount, seed: seeds.seed,
+                                      start: start?.elements, recordEvery: recordEvery, topEigenvalue: topEigenvalue)
         do { try config.validate() } catch { throw ValidationError("\(error)") }
         return config
     }
@@ -136,7 +101,7 @@ struct SimulateCommand: ParsableCommand {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue,
                   FileManager.default.isWritableFile(atPath: dir) else {
-                throw ValidationError("cannot write --out '\(out)': the directory '\(dir)' does not exist or is not writable")
+                throw CLIError("cannot write --out '\(out)': the directory '\(dir)' does not exist or is not writable")
             }
             url = u
         }
@@ -150,7 +115,7 @@ struct SimulateCommand: ParsableCommand {
         }
         let text = result.csv(extra: SimulationTable.theoryColumns(config, result))
         if let url {
-            do { try AtomicFile.write(text, to: url) } catch { throw ValidationError("\(error)") }
+            try AtomicFile.write(text, to: url)
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -20,55 +20,69 @@ struct SpectrumCommand: ParsableCommand {
 
     enum Method: String, ExpressibleByArgument, CaseIterable { case dense, lanczos, slq }
 
-    @Option(name: .customLong("random-symmetric"), help: "Size N of a GOE-like random symmetric matrix (entries N(0,1/N), diagonal N(0,2/N)).")
+    @Option(name: .customLong("random-symmetric"),
+            help: ArgumentHelp("Size N of a GOE-like random symmetric matrix (entries N(0,1/N), diagonal N(0,2/N)).", valueName: "n"))
     var randomSymmetric: Int?
 
-    @Option(help: "Random seed (matrix, Lanczos start vector, SLQ probes).")
+    @Option(help: ArgumentHelp("Random seed (matrix, Lanczos start vector, SLQ probes).", valueName: "seed"))
     var seed: UInt64 = 0
 
-    @Option(help: "dense (LAPACK dsyevd), lanczos (top-k by Lanczos with full reorthogonalisation), slq (spectral density).")
+    @Option(help: ArgumentHelp("dense (LAPACK dsyevd), lanczos (top-k by Lanczos with full reorthogonalisation), slq (spectral density).",
+                               valueName: "method"))
     var method: Method = .dense
 
-    @Option(help: "Number of eigenvalues to print (default: all for dense, 5 for lanczos).")
+    @Option(help: ArgumentHelp("Number of eigenvalues to print (default: all for dense, 5 for lanczos).", valueName: "n"))
     var top: Int?
 
     @Flag(help: "With lanczos: the smallest eigenvalues instead of the largest (printed ascending).")
     var bottom = false
 
-    @Option(help: "Lanczos steps per run (lanczos, slq).")
+    @Option(help: ArgumentHelp("Lanczos steps per run (lanczos, slq).", valueName: "n"))
     var iterations: Int = 30
 
-    @Option(help: "SLQ runs (random start vectors).")
-    var runs: Int = 10
+    @Option(help: ArgumentHelp("SLQ probes: Lanczos runs from independent random start vectors.", valueName: "n"))
+    var probes: Int = 10
 
-    @Option(help: "SLQ density grid points.")
+    /// Deprecated spelling of --probes (`--runs` names run directories elsewhere).
+    @Option(name: .customLong("runs"), help: .hidden)
+    var deprecatedRuns: Int?
+
+    @Option(help: ArgumentHelp("SLQ density grid points.", valueName: "n"))
     var gridPoints: Int = 512
 
     @Flag(help: "Dense only: compute eigenvalues without eigenvectors (numpy eigvalsh instead of eigh).")
     var valuesOnly = false
 
-    @Option(help: "Write the random matrix as raw little-endian float64, row-major (numpy.fromfile(...).reshape(N, N)).")
+    @Option(help: ArgumentHelp("Write the random matrix as raw little-endian float64, row-major (numpy.fromfile(...).reshape(N, N)).",
+                               valueName: "path"))
     var writeMatrix: String?
 
-    @Option(name: .customLong("repeat"), help: "Run the computation this many times and report each time (the first run in a process pays page faults and thread start-up; benchmarks take a warm one).")
+    @Option(name: .customLong("repeat"),
+            help: ArgumentHelp("Run the computation this many times and report each time (the first run in a process pays page faults and thread start-up; benchmarks take a warm one).",
+                               valueName: "n"))
     var repeats: Int = 1
 
     @Flag(help: "Print JSON (with the timing) instead of CSV.")
     var json = false
 
-    @OptionGroup var landscape: SpectrumLandscapeOptions
+    @OptionGroup var landscape: LandscapeOptions
+
+    @OptionGroup var point: LandscapePointOptions
 
     mutating func validate() throws {
+        Deprecated.merge(old: "--runs", oldValue: deprecatedRuns, new: "--probes", into: &probes)
+        deprecatedRuns = nil
         if let n = randomSymmetric, n < 1 {
             throw ValidationError("--random-symmetric \(n) is not allowed: the matrix size must be an integer >= 1")
         }
         if (randomSymmetric == nil) == (landscape.landscape == nil) {
             throw ValidationError("give exactly one of --random-symmetric N or --landscape NAME")
         }
+        if landscape.landscape != nil { _ = try point.point(on: landscape.make()) }
         if let k = top, k < 1 { throw ValidationError("--top \(k) is not allowed: need an integer >= 1") }
         if iterations < 1 { throw ValidationError("--iterations \(iterations) is not allowed: need an integer >= 1") }
         if repeats < 1 || repeats > 1000 { throw ValidationError("--repeat \(repeats) is not allowed: need an integer in 1...1000") }
-        if runs < 1 { throw ValidationError("--runs \(runs) is not allowed: need an integer >= 1") }
+        if probes < 1 { throw ValidationError("--probes \(probes) is not allowed: need an integer >= 1") }
         if gridPoints < 2 { throw ValidationError("--grid-points \(gridPoints) is not allowed: need an integer >= 2") }
         if bottom && method != .lanczos { throw ValidationError("--bottom needs --method lanczos (got \(method.rawValue))") }
         if writeMatrix != nil && randomSymmetric == nil { throw ValidationError("--write-matrix needs --random-symmetric") }
@@ -85,7 +99,7 @@ struct SpectrumCommand: ParsableCommand {
             source = "random-symmetric N=\(n) seed=\(seed)"
             op = DenseOperator(a)
         } else {
-            let (name, hessian) = try landscape.hessianOperator(dense: method == .dense)
+            let (name, hessian) = try point.hessianOperator(on: landscape, dense: method == .dense)
             source = name
             op = hessian
         }
@@ -121,7 +135,7 @@ struct SpectrumCommand: ParsableCommand {
                                         iterations: iterations, seed: seed)
             return .eigenvalues(ritz.values, residuals: ritz.residuals)
         case .slq:
-            let slq = try stochasticLanczosQuadrature(op, iterations: iterations, runs: runs, seed: seed)
+            let slq = try stochasticLanczosQuadrature(op, iterations: iterations, runs: probes, seed: seed)
             let (grid, density) = try slq.smoothed(points: gridPoints)
             return .density(grid: grid, density: density)
         }
@@ -157,78 +171,32 @@ enum SpectrumOutput {
             p = Payload(source: source, method: method, seconds: times.last!, times: times, openblasCore: BLAS.coreName,
                         eigenvalues: nil, residuals: nil, grid: g, density: d)
         }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        return String(decoding: try enc.encode(p), as: UTF8.self) + "\n"
+        return try JSONOutput.string(p) + "\n"
     }
 }
 
-/// Landscape selection for `river spectrum --landscape`: a `LandscapeCatalog` landscape and a point.
-struct SpectrumLandscapeOptions: ParsableArguments {
-    @Option(help: "A built-in landscape: \(LandscapeCatalog.names.joined(separator: ", ")).")
-    var landscape: String?
+/// Where `river spectrum --landscape` takes the Hessian: `--at` a point, or `--on-river X` (default 0).
+struct LandscapePointOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("The point: d coordinates x,y1,... (negative values allowed).", valueName: "x,..."),
+            transform: CommaList<Double>.parse)
+    var at: CommaList<Double>?
 
-    @Option(help: "Landscape dimension d (1 river coordinate + d-1 hill coordinates).")
-    var dim: Int = 2
-
-    @Option(help: "Hill curvature: one value for every hill direction, or a comma list (one per direction).")
-    var hillCurvature: String = "10"
-
-    @Option(help: "River profile: \(LandscapeCatalog.profiles.joined(separator: ", ")).")
-    var riverProfile: String = "linear"
-
-    @Option(help: "Slope s of the linear river profile (loss = -s x).")
-    var riverSlope: Double = 1
-
-    @Option(help: "A of the power river profile A (1+x)^(-alpha).")
-    var powerAmplitude: Double = 1
-
-    @Option(help: "alpha of the power river profile.")
-    var powerExponent: Double = 0.5
-
-    @Option(help: "Curved valley: amplitude a of the river h(x) = a sin(kx).")
-    var amplitude: Double = 1
-
-    @Option(help: "Curved valley: wavenumber k of the river.")
-    var wavenumber: Double = 0.5
-
-    @Option(help: "The point: d comma-separated coordinates x,y1,...")
-    var at: String?
-
-    @Option(help: "The point on the river with river coordinate X (the default, X = 0), found by the river tracer.")
+    @Option(name: .customLong("on-river"), parsing: .unconditional,
+            help: ArgumentHelp("The point on the river with river coordinate X (the default, X = 0), found by the river tracer.",
+                               valueName: "x"))
     var onRiver: Double?
 
     func validate() throws {
-        guard landscape != nil else { return }
         if at != nil && onRiver != nil { throw ValidationError("give at most one of --at and --on-river") }
-        _ = try point(parameters())
     }
 
-    func parameters() throws -> LandscapeParameters {
-        let curvatures = try hillCurvature.split(separator: ",").map { part -> Double in
-            guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--hill-curvature '\(hillCurvature)' is not a number or comma list of numbers")
-            }
-            return v
-        }
-        return LandscapeParameters(dimension: dim, hillCurvature: curvatures, riverProfile: riverProfile,
-                                   riverSlope: riverSlope, powerAmplitude: powerAmplitude,
-                                   powerExponent: powerExponent, amplitude: amplitude, wavenumber: wavenumber)
-    }
-
-    /// The landscape (validated by the catalog) and the point where the Hessian is taken.
-    func point(_ p: LandscapeParameters) throws -> (any Landscape, [Double]) {
-        let name = landscape ?? ""
-        let l: any Landscape
-        do { l = try LandscapeCatalog.make(name, p) } catch let e as LandscapeError {
-            throw ValidationError("--landscape \(name): \(e.description)")
-        }
+    /// The point where the Hessian is taken.
+    func point(on l: any Landscape) throws -> [Double] {
         if let at {
-            let w = at.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard w.count == l.dimension, w.allSatisfy({ $0?.isFinite == true }) else {
+            guard at.count == l.dimension, at.allSatisfy({ $0.isFinite }) else {
                 throw ValidationError("--at '\(at)' must be \(l.dimension) comma-separated finite numbers (the dimension)")
             }
-            return (l, w.map { $0! })
+            return at.elements
         }
         // The river of the definition (RiverTracer relaxes the hill coordinates at x), started from the
         // closed-form point where there is one (for the curved valley that is the floor, slightly off).
@@ -236,17 +204,18 @@ struct SpectrumLandscapeOptions: ParsableArguments {
         guard x.isFinite else { throw ValidationError("--on-river \(x) is not allowed: need a finite number") }
         let analytic = l.analyticRiverPoint(x: x)
         do {
-            return (l, try RiverTracer(l).riverPoint(x: x, guess: analytic))
+            return try RiverTracer(l).riverPoint(x: x, guess: analytic)
         } catch {
-            if let analytic { return (l, analytic) }
-            throw ValidationError("--on-river \(x): no river point found for \(name) (\(error)); give the point with --at")
+            if let analytic { return analytic }
+            throw ValidationError("--on-river \(x): no river point found (\(error)); give the point with --at")
         }
     }
 
     /// The Hessian at the chosen point: dense (analytic `hessian(at:)`) or as an HVP operator.
-    func hessianOperator(dense: Bool) throws -> (String, any SymmetricOperator) {
-        let (l, w) = try point(parameters())
-        let name = "\(landscape ?? "") d=\(dim) at (\(w.prefix(4).map { String($0) }.joined(separator: ","))\(w.count > 4 ? ",..." : ""))"
+    func hessianOperator(on landscape: LandscapeOptions, dense: Bool) throws -> (String, any SymmetricOperator) {
+        let l = try landscape.make()
+        let w = try point(on: l)
+        let name = "\(landscape.landscape?.rawValue ?? "") d=\(landscape.dim) at (\(w.prefix(4).map { String($0) }.joined(separator: ","))\(w.count > 4 ? ",..." : ""))"
         if dense { return (name, DenseOperator(try l.denseHessian(at: w))) }
         func hvp<L: Landscape>(_ l: L) -> any SymmetricOperator { LandscapeHessian(l, at: w) }
         return (name, hvp(l))

@@ -16,39 +16,40 @@ struct SweepCommand: ParsableCommand {
           river sweep --out runs/sweep --config tiny.json --budgets 100,200,400 --seeds 0,1 --peak 3e-3
         """)
 
-    @Option(name: .long, help: "Sweep directory.") var out: String
-    @Option(name: .long, help: "Base run config JSON (model, data, optimizer, batch, eval).") var config: String?
-    @Option(name: .long, help: "Comma-separated increasing step budgets.") var budgets: String = "250,500,1000"
-    @Option(name: .long, help: "Comma-separated seeds.") var seeds: String = "0,1"
-    @Option(name: .long, help: "Comma-separated schedules: wsd, wsds, cyclic-cosine, cosine.") var schedules: String = "wsd,wsds,cyclic-cosine,cosine"
-    @Option(name: .long, help: "Decay length: fraction (<= 1) or whole steps.") var decay: Double = 0.1
-    @Option(name: .long, help: "WSD-S decay convention: cycle or cumulative.") var convention: String = "cumulative"
-    @Option(name: .long, help: "Decay shape: linear, cosine, 1-sqrt, exp, inv.") var shape: String = "inv"
-    @Option(name: .long, help: "Decay floor as a fraction of the peak.") var minRatio: Double = 0.1
-    @Option(name: .long, help: "Peak learning rate (default: the config's schedule.peak).") var peak: Double?
-    @Option(name: .long, help: "Warmup in whole steps (0 or >= 2).") var warmup: Int = 0
+    @Option(name: .long, help: ArgumentHelp("Sweep directory.", valueName: "path")) var out: String
+    @Option(name: .long, help: ArgumentHelp("Base run config JSON (model, data, optimizer, batch, eval).", valueName: "file")) var config: String?
+    @Option(name: .long, help: ArgumentHelp("Step budgets, increasing.", valueName: "n,..."), transform: CommaList<Int>.parse)
+    var budgets: CommaList<Int> = [250, 500, 1000]
+    @Option(name: .long, help: ArgumentHelp("Seeds.", valueName: "seed,..."), transform: CommaList<UInt64>.parse)
+    var seeds: CommaList<UInt64> = [0, 1]
+    @Option(name: .long, help: ArgumentHelp("Schedules: wsd, wsds, cyclic-cosine, cosine.", valueName: "schedule,..."),
+            transform: CommaList<String>.parse)
+    var schedules: CommaList<String> = ["wsd", "wsds", "cyclic-cosine", "cosine"]
+    /// --decay (a fraction of the budget / cycle / cumulative budget, or whole steps), --shape, --min-ratio.
+    @OptionGroup var decay: DecayOptions
+    @OptionGroup var convention: DecayConventionOptions
+    /// Deprecated spelling of --decay-of.
+    @Option(name: .customLong("convention"), help: .hidden) var deprecatedConvention: DecayConvention?
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Peak learning rate (default: the config's schedule.peak).", valueName: "lr")) var peak: Double?
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Warmup in whole steps (0 or ≥ 2), the same for every schedule so WSD branches share the main run.", valueName: "length"))
+    var warmup: Double = 0
     @Flag(name: .long, help: "No progress bars.") var quiet = false
 
-    static func parseList<T>(_ s: String, _ name: String, _ f: (String) -> T?) throws -> [T] {
-        let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return try parts.map { p in
-            guard let v = f(p) else { throw ValidationError("--\(name): '\(p)' is not a valid value in '\(s)'") }
-            return v
+    mutating func validate() throws {
+        Deprecated.merge(old: "--convention", oldValue: deprecatedConvention, new: "--decay-of", into: &convention.decayOf)
+        deprecatedConvention = nil
+        guard warmup.isFinite, warmup == warmup.rounded(), warmup == 0 || (warmup >= 2 && warmup <= Double(Int32.max)) else {
+            throw ValidationError("--warmup \(warmup) is not allowed: the sweep takes a whole number of steps, 0 or ≥ 2 (not a fraction: the budgets differ)")
         }
     }
 
     func spec() throws -> SweepSpec {
         let base = try config.map { try RunConfig.load(URL(fileURLWithPath: $0)) } ?? RunConfig()
-        guard let conv = DecayConvention(rawValue: convention) else {
-            throw ValidationError("--convention '\(convention)' is not allowed (allowed: cycle, cumulative)")
-        }
-        guard let sh = DecayShape(rawValue: shape) else {
-            throw ValidationError("--shape '\(shape)' is not allowed (allowed: \(DecayShape.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        let spec = SweepSpec(base: base, budgets: try Self.parseList(budgets, "budgets") { Int($0) },
-                             seeds: try Self.parseList(seeds, "seeds") { UInt64($0) },
-                             schedules: try Self.parseList(schedules, "schedules") { $0 },
-                             decay: decay, convention: conv, shape: sh, minRatio: minRatio, peak: peak, warmupSteps: warmup)
+        let spec = SweepSpec(base: base, budgets: budgets.elements, seeds: seeds.elements, schedules: schedules.elements,
+                             decay: decay.decayOrDefault, convention: convention.decayOf, shape: decay.shape,
+                             minRatio: decay.minRatio, peak: peak, warmupSteps: Int(warmup))
         do { try spec.validate() } catch { throw ValidationError("\(error)") }
         return spec
     }

@@ -19,16 +19,16 @@ struct TrainCommand: ParsableCommand {
           river train --out runs/tiny --resume
         """)
 
-    @Option(name: .long, help: "Run directory to create (or to resume with --resume).")
+    @Option(name: .long, help: ArgumentHelp("Run directory to create (or to resume with --resume).", valueName: "path"))
     var out: String
 
-    @Option(name: .long, help: "Run config JSON (partial configs allowed; missing fields take defaults).")
+    @Option(name: .long, help: ArgumentHelp("Run config JSON (partial configs allowed; missing fields take defaults).", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: "Training steps (sets schedule.steps).")
+    @Option(name: .long, help: ArgumentHelp("Training steps (sets schedule.steps).", valueName: "n"))
     var steps: Int?
 
-    @Option(name: .long, help: "Seed of the parameter initialisation and of the batches.")
+    @Option(name: .long, help: ArgumentHelp("Seed of the parameter initialisation and of the batches.", valueName: "seed"))
     var seed: UInt64?
 
     @Flag(name: .long, help: "Continue the run in --out from its newest checkpoint (bit-exact).")
@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress bar.")
     var quiet = false
 
-    @Option(name: .long, help: ArgumentHelp("Stop after this many more steps (for tests).", visibility: .hidden))
+    @Option(name: .long, help: ArgumentHelp("Stop after this many more steps (for tests).", valueName: "n", visibility: .hidden))
     var stopAfter: Int?
 
     func validate() throws {
@@ -69,10 +69,6 @@ struct TrainCommand: ParsableCommand {
         let records = try training.train(progress: quiet ? nil : ProgressBar(), stopAfter: stopAfter)
         let last = records.last
         let lastVal = try MetricsRecord.read(training.metricsURL).last(where: { $0.valLoss != nil })?.valLoss
-        var summary = "{\"run\":\"\(out)\",\"step\":\(training.step)"
-        if let last { summary += ",\"loss\":\(last.loss)" }
-        if let lastVal { summary += ",\"val_loss\":\(lastVal)" }
-        summary += "}\n"
-        FileHandle.standardOutput.write(Data(summary.utf8))
+        try JSONOutput.print(RunSummary(run: out, step: training.step, loss: last.map { Double($0.loss) }, valLoss: lastVal))
     }
 }

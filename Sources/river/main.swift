@@ -2,4 +2,4 @@ import ArgumentParser
 import LinearAlgebra
 
 OpenBLASCore.reexecIfSlowKernels()
-River.main()
+River.runMain()

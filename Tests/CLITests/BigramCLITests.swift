@@ -39,7 +39,7 @@ struct BigramCLITests {
         try Self.safetensors([("W", [3, 3], [Double](repeating: 0, count: 9))]).write(to: dir.appendingPathComponent("P.safetensors"))
         let r = try RiverCLI.run(["bigram", "evaluate", "--transitions", dir.appendingPathComponent("T.csv").path,
                                   "--frequencies", dir.appendingPathComponent("F.csv").path, "--model", "table",
-                                  "--params", dir.appendingPathComponent("P.safetensors").path])
+                                  "--parameters", dir.appendingPathComponent("P.safetensors").path])
         #expect(r.status == 0, "\(r.stderr)")
         let o = try json(r.stdout)
         let pi = f.map { $0 / 4 }
@@ -68,7 +68,7 @@ struct BigramCLITests {
         let train = try RiverCLI.run(["bigram", "train", "--transitions", t, "--model", "factorized", "--width", "4",
                                       "--optimizer", "adam", "--kind", "wsd", "--steps", "400", "--peak", "0.05",
                                       "--decay", "0.2", "--log-every", "50", "--eigen-every", "200",
-                                      "--out", out, "--params-out", params])
+                                      "--out", out, "--save-parameters", params])
         #expect(train.status == 0, "\(train.stderr)")
         let csv = RiverCLI.parseCSV(try String(contentsOfFile: out, encoding: .utf8))
         for c in ["step", "lr", "loss", "deterministic_loss", "uncertain_excess", "hill_loss", "distance_to_river", "top_eigenvalue"] {
@@ -76,7 +76,7 @@ struct BigramCLITests {
         }
         let loss = csv.header.firstIndex(of: "loss")!
         #expect(csv.rows.count == 9 && csv.rows.last![loss] < csv.rows.first![loss] - 0.5)
-        let an = try RiverCLI.run(["bigram", "analyze", "--transitions", t, "--model", "factorized", "--params", params,
+        let an = try RiverCLI.run(["bigram", "analyze", "--transitions", t, "--model", "factorized", "--parameters", params,
                                    "--spectrum-out", dir.appendingPathComponent("s.csv").path])
         #expect(an.status == 0, "\(an.stderr)")
         let s = RiverCLI.parseCSV(try String(contentsOfFile: dir.appendingPathComponent("s.csv").path, encoding: .utf8))

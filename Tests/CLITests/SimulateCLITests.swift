@@ -10,7 +10,7 @@ import Testing
         let dir = try RiverCLI.temporaryDirectory()
         let out = dir.appendingPathComponent("sim.csv")
         let r = try RiverCLI.run(Self.base + ["--optimizer", "gd", "--kind", "wsd", "--steps", "120", "--peak", "0.1",
-                                              "--decay", "0.25", "--seeds", "3", "--out", out.path])
+                                              "--decay", "0.25", "--seed-count", "3", "--out", out.path])
         #expect(r.status == 0, "\(r.stderr)")
         let (header, rows) = RiverCLI.parseCSV(try String(contentsOf: out, encoding: .utf8))
         for c in ["step", "lr", "loss", "river_loss", "hill_loss", "distance_to_river", "river_coord", "cumulative_lr",

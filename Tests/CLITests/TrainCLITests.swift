@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Helpers for the train/eval CLI tests: a synthetic corpus and a tiny config file.
-private enum TrainFixture {
+enum TrainFixture {
     static func setUp() throws -> (dir: URL, config: URL) {
         let dir = try RiverCLI.temporaryDirectory()
         let words = ["the", "river", "valley", "hill", "loss", "rate", "decay", "stable", "king", "thou", "art", "of"]
@@ -136,7 +136,7 @@ struct TrainCLITests {
         let main = dir.appendingPathComponent("main")
         #expect(try RiverCLI.run(["train", "--out", main.path, "--config", constant.path, "--steps", "20", "--quiet"]).status == 0)
         let br = dir.appendingPathComponent("b")
-        let r = try RiverCLI.run(["branch", "--from", main.path, "--step", "20", "--budget", "25", "--decay", "5", "--out", br.path, "--quiet"])
+        let r = try RiverCLI.run(["branch", "--parent", main.path, "--step", "20", "--budget", "25", "--decay", "5", "--out", br.path, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let lines = try TrainFixture.metrics(br)
         #expect(lines.count == 5)
@@ -144,7 +144,7 @@ struct TrainCLITests {
         #expect(last["step"] as? Int == 25 && last["val_loss"] != nil)
         let lr = last["lr"] as! Double
         #expect(lr < 0.003 * 0.5)
-        let bad = try RiverCLI.run(["branch", "--from", main.path, "--step", "7", "--budget", "12", "--decay", "5", "--out", dir.appendingPathComponent("b2").path])
+        let bad = try RiverCLI.run(["branch", "--parent", main.path, "--step", "7", "--budget", "12", "--decay", "5", "--out", dir.appendingPathComponent("b2").path])
         #expect(bad.status != 0 && bad.stderr.contains("no checkpoint at step 7"), "\(bad.stderr)")
     }
 }

@@ -78,7 +78,7 @@ def reference(p, f, tensors, model):
 
 
 def evaluate(river, t, f, params, model):
-    args = ["bigram", "evaluate", "--transitions", t, "--model", model, "--params", params]
+    args = ["bigram", "evaluate", "--transitions", t, "--model", model, "--parameters", params]
     if f is not None:
         args += ["--frequencies", f]
     proc = river(*args)
@@ -124,14 +124,14 @@ def test_bad_input(river, tmp_path):
     p, f = language(rng, 4)
     t, fr, params = write(tmp_path, p, f, {"W": np.zeros((4, 4))})
     # Wrong tensor for the model.
-    proc = river("bigram", "evaluate", "--transitions", t, "--model", "factorized", "--params", params)
+    proc = river("bigram", "evaluate", "--transitions", t, "--model", "factorized", "--parameters", params)
     assert proc.returncode != 0 and "E is missing" in proc.stderr and proc.stdout == ""
     # Rows that do not sum to 1.
     bad = tmp_path / "bad.csv"
     np.savetxt(bad, p * 0.5, delimiter=",")
-    proc = river("bigram", "evaluate", "--transitions", bad, "--model", "table", "--params", params)
+    proc = river("bigram", "evaluate", "--transitions", bad, "--model", "table", "--parameters", params)
     assert proc.returncode != 0 and "sums to" in proc.stderr
     # Shape mismatch.
     _, _, small = write(tmp_path, p, f, {"W": np.zeros((3, 3))})
-    proc = river("bigram", "evaluate", "--transitions", t, "--model", "table", "--params", small)
+    proc = river("bigram", "evaluate", "--transitions", t, "--model", "table", "--parameters", small)
     assert proc.returncode != 0 and "expected [4, 4]" in proc.stderr

@@ -35,7 +35,7 @@ CASE_TIMEOUT = 30         # seconds; the bases run in well under a second or two
 RENAMED = {
     "--save-parameters": "--params-out", "--parameters": "--params", "--levanter": "--config",
     "--decay-of": "--convention", "--batch-size": "--batch", "--seed-count": "--seeds",
-    "--model-config": "--config", "--epsilon": "--eps", "--batch-file": "--batch",
+    "--model-config": "--config", "--epsilon": "--eps", "--batch-file": "--batch", "--parent": "--from",
 }
 
 # Commands whose output is a training run directory (kept once training has started).
@@ -187,7 +187,7 @@ def bases():
         dict(argv=["train", "--out", "%run", "--config", "@run.json", "--steps", "3", "--quiet"],
              flags=["--steps", "--seed"], json=["run.json"]),
         dict(argv=["train", "--out", "@run", "--resume", "--quiet"], flags=[], st=["run/checkpoints/*"]),
-        dict(argv=["branch", "--from", "@run", "--step", "3", "--out", "%br", "--budget", "6", "--decay", "0.5",
+        dict(argv=["branch", "--parent", "@run", "--step", "3", "--out", "%br", "--budget", "6", "--decay", "0.5",
                    "--quiet"], flags=["--step", "--budget", "--decay", "--min-ratio", "--shape"]),
         dict(argv=["sweep", "--out", "%sw", "--config", "@run.json", "--budgets", "8,12", "--seeds", "0",
                    "--schedules", "wsd", "--decay", "0.25", "--decay-of", "cumulative", "--quiet"],

@@ -75,7 +75,7 @@ def test_levanter_yaml_matches_reference(river, tmp_path, shape, case):
     if case["decay"] is not None:
         lines.append(f"  decay: {case['decay']}")
     cfg.write_text("\n".join(lines) + "\n")
-    steps, lr = lr_column(river("schedule", "--config", cfg, "--steps", case["T"]))
+    steps, lr = lr_column(river("schedule", "--levanter", cfg, "--steps", case["T"]))
     assert np.array_equal(steps, np.arange(case["T"]))
     ref = levanter_reference(case["T"], 0.003, 0.1, case["warmup"], case["decay"], case["rewarmup"], case["ends"], shape)
     np.testing.assert_allclose(lr, ref, rtol=1e-12, atol=0)
@@ -83,7 +83,7 @@ def test_levanter_yaml_matches_reference(river, tmp_path, shape, case):
 
 def test_levanter_pinned_wsds_values(river):
     _, lr = lr_column(river("schedule", "--kind", "wsds", "--steps", 1000, "--peak", 1e-3, "--cycles", "300,700",
-                            "--decay", 0.1, "--shape", "cosine", "--min-ratio", 0.1))
+                            "--decay", 0.1, "--shape", "cosine", "--min-ratio", 0.1, "--decay-of", "cycle"))
     peak = 1e-3
     assert lr[0] == lr[269] == peak and lr[271] < peak
     assert lr[300] == lr[659] == peak and lr[661] < peak

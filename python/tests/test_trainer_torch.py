@@ -46,9 +46,9 @@ def run_swift(river, tmp, cfg, steps, clip, seed=5):
     data = rng.integers(0, cfg["vocabSize"], size=(B, T + 1), dtype=np.int64)
     batch_path.write_text(json.dumps({"tokens": data[:, :-1].tolist(), "targets": data[:, 1:].tolist()}))
     out, params = tmp / "out.safetensors", tmp / "params.safetensors"
-    river("debug-model", "grad", "--config", cfg_path, "--seed", seed, "--batch", batch_path, "--out", out,
+    river("debug-model", "grad", "--model-config", cfg_path, "--seed", seed, "--batch-file", batch_path, "--out", out,
           "--save-parameters", params, "--steps", steps, "--clip", clip, "--lr", ADAM["lr"],
-          "--beta1", ADAM["beta1"], "--beta2", ADAM["beta2"], "--eps", ADAM["eps"],
+          "--beta1", ADAM["beta1"], "--beta2", ADAM["beta2"], "--epsilon", ADAM["eps"],
           "--weight-decay", ADAM["weight_decay"], check=True)
     return data, load_file(str(out)), params
 
@@ -156,8 +156,8 @@ def test_run_checkpoint_loads_unchanged_and_matches(river, tmp_path):
     (tmp_path / "batch.json").write_text(json.dumps({"tokens": data[:, :-1].tolist(), "targets": data[:, 1:].tolist()}))
     (tmp_path / "model.json").write_text(json.dumps(cfg))
     out = tmp_path / "out.safetensors"
-    river("debug-model", "grad", "--config", tmp_path / "model.json", "--parameters", ckpt,
-          "--batch", tmp_path / "batch.json", "--out", out, check=True)
+    river("debug-model", "grad", "--model-config", tmp_path / "model.json", "--parameters", ckpt,
+          "--batch-file", tmp_path / "batch.json", "--out", out, check=True)
     swift = load_file(str(out))
     logits, loss = model(torch.from_numpy(data[:, :-1]), torch.from_numpy(data[:, 1:]))
     loss.backward()

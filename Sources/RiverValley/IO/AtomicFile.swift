@@ -40,7 +40,7 @@ public enum AtomicFile {
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw WriteError(path: tmp, operation: "open", code: errno) }
+        guard fd >= 0 else { throw WriteError(path: url.path, operation: "open", code: errno) }
         var ok = false
         defer {
             if !ok { close(fd); unlink(tmp) }
@@ -51,15 +51,15 @@ public enum AtomicFile {
                 let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw WriteError(path: tmp, operation: "write", code: errno)
+                    throw WriteError(path: url.path, operation: "write", code: errno)
                 }
                 done += n
             }
         }
-        guard fsync(fd) == 0 else { throw WriteError(path: tmp, operation: "fsync", code: errno) }
+        guard fsync(fd) == 0 else { throw WriteError(path: url.path, operation: "fsync", code: errno) }
         guard close(fd) == 0 else {
             let e = errno; unlink(tmp); ok = true
-            throw WriteError(path: tmp, operation: "close", code: e)
+            throw WriteError(path: url.path, operation: "close", code: e)
         }
         ok = true
         return tmp

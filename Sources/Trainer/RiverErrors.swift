@@ -1,0 +1,6 @@
+import LinearAlgebra
+
+// The module's user-facing errors are `RiverError`s (LinearAlgebra/RiverError.swift).
+extension RunError: RiverError {}
+extension DataError: RiverError {}
+extension TransformerConfigError: RiverError {}
