@@ -173,14 +173,15 @@ struct DebugModelBench: ParsableCommand {
 
     func run() throws {
         let config = try shape.load()
-        guard batchSize >= 1, steps >= 1, untimedSteps >= 0 else {
-            throw ValidationError("--batch-size and --steps must be ≥ 1, --untimed-steps ≥ 0")
+        guard batchSize >= 1, (1...1_000_000).contains(steps), (0...1_000_000).contains(untimedSteps),
+              (1...1024).contains(threads) else {
+            throw ValidationError("--batch-size must be ≥ 1, --steps in 1...1000000, --untimed-steps in 0...1000000, --threads in 1...1024")
         }
+        try config.checkMemory(batchSize: batchSize)
         let batch = batchSize, warmup = untimedSteps
         BLAS.setThreads(threads)
         let T = config.contextLength
         if gemms { return gemmShapes(config, N: batch * T) }
-        try config.checkMemory(batchSize: batch)
         let model = Transformer(config: config, batchSize: batch, seed: seed)
         let rng = RandomSource(seed: seed &+ 1)
         let pool = (0..<(batch * T * 8 + 1)).map { _ in Int32(rng.int(below: config.vocabSize)) }

@@ -200,6 +200,9 @@ def bases():
         dict(argv=["debug-model", "grad", "--preset", "tiny", "--batch-file", "@batch.json",
                    "--parameters", "@sp.safetensors", "--out", "%o.safetensors"],
              flags=["--preset"], st=["sp.safetensors"]),
+        dict(argv=["debug-model", "bench", "--preset", "tiny", "--batch-size", "2", "--steps", "1",
+                   "--untimed-steps", "0", "--threads", "1"],
+             flags=["--batch-size", "--steps", "--untimed-steps", "--threads", "--preset"]),
         dict(argv=["experiment", "--list"], flags=[]),
     ]
 
