@@ -186,9 +186,11 @@ def bases():
              flags=["--batch-size", "--max-bytes"], st=["ck.safetensors"]),
         dict(argv=["train", "--out", "%run", "--config", "@run.json", "--steps", "3", "--quiet"],
              flags=["--steps", "--seed"], json=["run.json"]),
-        dict(argv=["train", "--out", "@run", "--resume", "--quiet"], flags=[], st=["run/checkpoints/*"]),
+        dict(argv=["train", "--out", "@run", "--resume", "--quiet"], flags=[], st=["run/checkpoints/*"],
+             json=["run/config.json", "run/tokenizer.json"]),
         dict(argv=["branch", "--parent", "@run", "--step", "3", "--out", "%br", "--budget", "6", "--decay", "0.5",
-                   "--quiet"], flags=["--step", "--budget", "--decay", "--min-ratio", "--shape"]),
+                   "--quiet"], flags=["--step", "--budget", "--decay", "--min-ratio", "--shape"],
+             json=["run/config.json"]),
         dict(argv=["sweep", "--out", "%sw", "--config", "@run.json", "--budgets", "8,12", "--seeds", "0",
                    "--schedules", "wsd", "--decay", "0.25", "--decay-of", "cumulative", "--quiet"],
              flags=["--decay", "--decay-of", "--shape", "--min-ratio", "--peak", "--warmup", "--schedules"],
@@ -458,7 +460,7 @@ def test_no_input_crashes_the_cli(fx, river_bin, tmp_path):
                 argv = set_flag(argv, runner.spell(sub, target), rng.choice(LIST_VALUES + FLAG_VALUES))
             elif kind == "json":
                 f = case / target
-                keys_checked = target != "batch.json"
+                keys_checked = target not in ("batch.json", "run/tokenizer.json")
                 text, misspelt = mutate_json(f.read_text(), rng, keys_checked)
                 f.write_text(text)
                 detail = text
