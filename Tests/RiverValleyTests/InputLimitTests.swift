@@ -20,7 +20,7 @@ import RiverValley
         ] {
             #expect(throws: ScheduleError.self) { try spec.build() }
             let m = try #require(message { _ = try spec.build() })
-            #expect(m.contains(value) && m.contains("at most the"), "\(m)")
+            #expect(m.contains(value) && m.contains("at most"), "\(m)")
         }
     }
 
