@@ -24,6 +24,28 @@ public protocol BigramModel: Sendable {
     var name: String { get }
 }
 
+/// Size checks for the bigram toolkit: every computation holds a handful of V×V Float64 tables at once
+/// (transitions, logits, probabilities, logit gradient, parameters and optimizer state), so V is checked
+/// against the `MemoryBudget` for eight of them before anything is allocated.
+public enum BigramLimits {
+    /// How many V×V Float64 tables a bigram computation may hold at once.
+    public static let tablesHeld = 8
+
+    /// Throws `SizeLimitError` when eight V×V Float64 tables do not fit the memory budget.
+    public static func checkVocabulary(_ v: Int) throws {
+        try MemoryBudget.check("a bigram language with vocabulary V = \(v) (\(tablesHeld) V×V Float64 tables)",
+                               elements: [v, v], bytesPerElement: 8, copies: tablesHeld)
+    }
+
+    /// Throws `SizeLimitError` when the factorised model's E [V, d] and U [d, V], their gradients and
+    /// optimizer state (eight V×d arrays) do not fit next to the V×V tables.
+    public static func checkFactorized(vocabularySize v: Int, width d: Int) throws {
+        try checkVocabulary(v)
+        try MemoryBudget.check("a factorized bigram model with V = \(v), width d = \(d) (\(tablesHeld) V×d Float64 arrays)",
+                               elements: [v, d, 2], bytesPerElement: 8, copies: tablesHeld)
+    }
+}
+
 /// The full logit table: θ = W ∈ ℝ^{V×V} (row-major), Z = W.
 ///
 /// Separable: each context row has its own softmax loss, so the Hessian is block diagonal with blocks
@@ -32,6 +54,7 @@ public struct TableBigram: BigramModel {
     public let vocabularySize: Int
     public init(vocabularySize: Int) throws {
         try require(vocabularySize >= 1, "vocabulary size V = \(vocabularySize) is not allowed; need V ≥ 1")
+        try BigramLimits.checkVocabulary(vocabularySize)
         self.vocabularySize = vocabularySize
     }
     public var name: String { "table" }
@@ -61,6 +84,7 @@ public struct FactorizedBigram: BigramModel {
     public init(vocabularySize: Int, width: Int, bias: Bool = true) throws {
         try require(vocabularySize >= 1, "vocabulary size V = \(vocabularySize) is not allowed; need V ≥ 1")
         try require(width >= 1, "embedding width d = \(width) is not allowed; need d ≥ 1")
+        try BigramLimits.checkFactorized(vocabularySize: vocabularySize, width: width)
         self.vocabularySize = vocabularySize
         self.width = width
         self.bias = bias

@@ -31,6 +31,8 @@ public final class BigramTrainer<M: BigramModel>: @unchecked Sendable {
         try require(theta.count == objective.dimension,
                     "initial θ has \(theta.count) entries, the model has \(objective.dimension)")
         try require(batchSize >= 1, "batch size \(batchSize) is not allowed; need ≥ 1")
+        // A minibatch holds B sampled (context, next-token) pairs: 16 bytes each.
+        try MemoryBudget.check("a minibatch of B = \(batchSize) samples", elements: [batchSize], bytesPerElement: 16)
         do { try optimizer.validate() } catch { throw BigramError.invalid("\(error)") }
         self.objective = objective
         self.theta = theta

@@ -84,6 +84,7 @@ public struct SyntheticBigramSpec: Sendable, Equatable {
     /// Checks the spec: V ≥ 2, k ≤ V, 0 < entropy ≤ log V, shares with a positive sum.
     public func validate() throws {
         try require(vocabularySize >= 2, "vocabulary size V = \(vocabularySize) is not allowed; need V ≥ 2")
+        try BigramLimits.checkVocabulary(vocabularySize)
         try require(!mix.isEmpty, "the class mix is empty; give at least one kind")
         let total = mix.reduce(0) { $0 + $1.share }
         try require(total > 0 && mix.allSatisfy { $0.share >= 0 && $0.share.isFinite },

@@ -82,5 +82,6 @@ public enum BLAS {
     /// Number of threads OpenBLAS uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// Values outside 1...1024 are clamped (OpenBLAS takes an Int32; n ≤ 0 means "all cores" to it).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(min(max(n, 1), 1024))) }
 }

@@ -37,6 +37,13 @@ public func symmetricEigen(_ a: Matrix, vectors: Bool = true) throws -> Symmetri
     let n = a.rows
     if n == 0 { return SymmetricEigen(values: [], vectors: vectors ? Matrix(rows: 0, cols: 0) : nil) }
     guard a.data.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.notFinite(what: "matrix") }
+    // dsyevd's workspace: with vectors 1 + 6n + 2n² doubles (plus our copy and the transpose), which
+    // LAPACK's 32-bit lwork must also be able to count.
+    try MemoryBudget.check("dense eigendecomposition of a \(n)×\(n) matrix\(vectors ? " with eigenvectors" : "")",
+                           elements: [n, n], bytesPerElement: 8, copies: vectors ? 4 : 1)
+    if vectors, 1 + 6 * n + 2 * n * n > Int(Int32.max) {
+        throw SizeLimitError("dense eigendecomposition of a \(n)×\(n) matrix with eigenvectors: LAPACK's 32-bit workspace size limits n to 32766; use eigenvalues only or Lanczos")
+    }
     var work = a.data
     var w = [Double](repeating: 0, count: n)
     // Row-major storage of a symmetric matrix equals its column-major storage; with jobz = V the

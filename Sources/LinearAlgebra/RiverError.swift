@@ -10,3 +10,4 @@
 public protocol RiverError: Error, CustomStringConvertible {}
 
 extension LinearAlgebraError: RiverError {}
+extension SizeLimitError: RiverError {}

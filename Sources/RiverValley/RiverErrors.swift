@@ -11,3 +11,5 @@ extension LandscapeError: RiverError {}
 extension OptimizerError: RiverError {}
 extension SimulationError: RiverError {}
 extension HillTheory.Unstable: RiverError {}
+extension UnknownKeyError: RiverError {}
+extension OutputSet.Unwritable: RiverError {}

@@ -77,15 +77,16 @@ struct BigramGenerate: ParsableCommand {
     func run() throws {
         let d = try data.load()
         let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try AtomicFile.write(d.transitionsCSV, to: dir.appendingPathComponent("transitions.csv"))
-        try AtomicFile.write(d.frequenciesCSV, to: dir.appendingPathComponent("frequencies.csv"))
+        var outputs = OutputSet()   // the three files (and the folder) or nothing
+        outputs.add(d.transitionsCSV, to: dir.appendingPathComponent("transitions.csv"))
+        outputs.add(d.frequenciesCSV, to: dir.appendingPathComponent("frequencies.csv"))
         var tokens = "token,name,label,class,entropy,frequency\n"
         for i in 0..<d.vocabularySize {
             let name = d.tokenNames?[i] ?? "\(i)"
             tokens += "\(i),\(name.replacingOccurrences(of: ",", with: "0x2C")),\(d.labels?[i] ?? ""),\(d.tokenClass(ofRow: i).rawValue),\(d.entropy(ofRow: i)),\(d.frequencies[i])\n"
         }
-        try AtomicFile.write(tokens, to: dir.appendingPathComponent("tokens.csv"))
+        outputs.add(tokens, to: dir.appendingPathComponent("tokens.csv"))
+        try outputs.commit(createDirectories: [dir.path])
         try JSONOutput.print(Summary(vocabulary: d.vocabularySize, entropyFloor: d.entropyFloor,
                                      deterministic: d.classes.filter { $0 == .deterministic }.count))
     }
@@ -154,8 +155,10 @@ struct BigramTrain: ParsableCommand {
             csv += ([Double(r.step), r.lr, r.riverTime] + r.metrics.csvFields + [r.topEigenvalue])
                 .enumerated().map { $0.offset == 0 ? "\(r.step)" : "\($0.element)" }.joined(separator: ",") + "\n"
         }
-        if let saveParameters { try BigramParameters.file(obj.model, trainer.theta).write(to: URL(fileURLWithPath: saveParameters)) }
-        try AtomicFile.write(csv, to: URL(fileURLWithPath: out))
+        var outputs = OutputSet()   // both files or neither
+        outputs.add(csv, toPath: out)
+        if let saveParameters { outputs.add(BigramParameters.file(obj.model, trainer.theta).serialized(), toPath: saveParameters) }
+        try outputs.commit()
     }
 }
 
@@ -257,8 +260,10 @@ struct BigramAnalyze: ParsableCommand {
             let obj = try BigramObjective(model: m, data: d)
             let e = obj.evaluate(theta)
             let r = try BigramAnalysis.analyze(obj, at: theta, evaluation: e)
-            if let spectrumOut { try AtomicFile.write(r.spectrumCSV, to: URL(fileURLWithPath: spectrumOut)) }
-            if let tokensOut { try AtomicFile.write(r.tokensCSV, to: URL(fileURLWithPath: tokensOut)) }
+            var outputs = OutputSet()   // both files or neither
+            if let spectrumOut { outputs.add(r.spectrumCSV, toPath: spectrumOut) }
+            if let tokensOut { outputs.add(r.tokensCSV, toPath: tokensOut) }
+            try outputs.commit()
             return Summary(loss: r.loss, entropyFloor: r.entropyFloor, hessianTop: Array(r.eigenvalues.prefix(5)),
                            top10MassUncertain: r.topMassUncertain(10), spearmanCurvatureEntropy: r.spearman)
         }

@@ -40,6 +40,13 @@ struct BranchCommand: ParsableCommand {
         deprecatedFrom = nil
         guard parentRun != nil else { throw ValidationError("--parent is required (the run directory to branch from)") }
         if step < 1 { throw ValidationError("--step must be at least 1, got \(step)") }
+        // Bounded before any Double→Int conversion of the decay or the budget arithmetic.
+        guard decay.isFinite, decay > 0, decay <= Double(ScheduleSpec.maxSteps) else {
+            throw ValidationError("--decay \(decay) is not allowed: use a fraction in (0, 1] or whole steps up to \(ScheduleSpec.maxSteps)")
+        }
+        if step > ScheduleSpec.maxSteps || (budget ?? 0) > ScheduleSpec.maxSteps {
+            throw ValidationError("--step / --budget must be at most \(ScheduleSpec.maxSteps) (the longest schedule)")
+        }
         if let budget, budget <= step { throw ValidationError("--budget \(budget) must be larger than the fork step \(step)") }
     }
 

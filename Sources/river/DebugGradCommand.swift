@@ -74,7 +74,7 @@ struct DebugModelGrad: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Clip the gradient norm to this (0: no clipping).", valueName: "x")) var clip: Double = 0
 
     func run() throws {
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard steps >= 1, steps <= 1_000_000 else { throw ValidationError("--steps must be in 1...1000000, got \(steps)") }
         let config = try shape.load()
         struct BatchFile: Decodable { var tokens: [[Int32]]; var targets: [[Int32]] }
         let file: BatchFile
@@ -98,6 +98,10 @@ struct DebugModelGrad: ParsableCommand {
             throw CLIError("\(batchFile): token id \(v) outside 0..<\(config.vocabSize)")
         }
 
+        let hp = OptimizerHyperparameters(algorithm: .adamw, weightDecay: weightDecay, beta1: beta1, beta2: beta2,
+                                          epsilon: epsilon)
+        try hp.validate()
+        try config.checkMemory(batchSize: B)
         let model = Transformer(config: config, batchSize: B, seed: seed)
         if let parameters {
             let file = try SafeTensors.read(from: URL(fileURLWithPath: parameters))
@@ -110,15 +114,13 @@ struct DebugModelGrad: ParsableCommand {
             }
         }
         var outTensors: [String: SafeTensor] = [:]
+        var outputs = OutputSet()   // both files or neither
         if let saveParameters {
             var p: [String: SafeTensor] = [:]
             for t in model.tensors { p[t.name] = SafeTensor(UnsafeBufferPointer(model.view(t, in: model.parameters)), shape: t.shape) }
             let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-            try SafeTensors(tensors: p, metadata: ["config": json]).write(to: URL(fileURLWithPath: saveParameters))
+            outputs.add(SafeTensors(tensors: p, metadata: ["config": json]).serialized(), toPath: saveParameters)
         }
-        let hp = OptimizerHyperparameters(algorithm: .adamw, weightDecay: weightDecay, beta1: beta1, beta2: beta2,
-                                          epsilon: epsilon)
-        try hp.validate()
         var optimizer = Optimizer<Float>(hp, count: model.parameterCount)
         let groups = model.parameterGroups(weightDecay: weightDecay)
         var losses: [Float] = [], norms: [Double] = []
@@ -141,7 +143,8 @@ struct DebugModelGrad: ParsableCommand {
         for t in model.tensors {
             outTensors["final." + t.name] = SafeTensor(UnsafeBufferPointer(model.view(t, in: model.parameters)), shape: t.shape)
         }
-        try SafeTensors(tensors: outTensors).write(to: URL(fileURLWithPath: out))
+        outputs.add(SafeTensors(tensors: outTensors).serialized(), toPath: out)
+        try outputs.commit()
     }
 }
 
@@ -170,9 +173,11 @@ struct DebugModelBench: ParsableCommand {
 
     func run() throws {
         let config = try shape.load()
-        guard batchSize >= 1, steps >= 1, untimedSteps >= 0 else {
-            throw ValidationError("--batch-size and --steps must be ≥ 1, --untimed-steps ≥ 0")
+        guard batchSize >= 1, (1...1_000_000).contains(steps), (0...1_000_000).contains(untimedSteps),
+              (1...1024).contains(threads) else {
+            throw ValidationError("--batch-size must be ≥ 1, --steps in 1...1000000, --untimed-steps in 0...1000000, --threads in 1...1024")
         }
+        try config.checkMemory(batchSize: batchSize)
         let batch = batchSize, warmup = untimedSteps
         BLAS.setThreads(threads)
         let T = config.contextLength

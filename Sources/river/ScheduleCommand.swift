@@ -18,9 +18,6 @@ struct ScheduleCommand: ParsableCommand {
 
     func run() throws {
         let s = try schedule.schedule()
-        var out = "step,lr\n"
-        out.reserveCapacity(s.steps * 24)
-        for step in 0..<s.steps { out += "\(step),\(s.lr(at: step))\n" }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        try s.writeCSV(to: FileHandle.standardOutput)
     }
 }

@@ -81,7 +81,7 @@ struct SpectrumCommand: ParsableCommand {
         if landscape.landscape != nil { _ = try point.point(on: landscape.make()) }
         if let k = top, k < 1 { throw ValidationError("--top \(k) is not allowed: need an integer >= 1") }
         if iterations < 1 { throw ValidationError("--iterations \(iterations) is not allowed: need an integer >= 1") }
-        if repeats < 1 { throw ValidationError("--repeat \(repeats) is not allowed: need an integer >= 1") }
+        if repeats < 1 || repeats > 1000 { throw ValidationError("--repeat \(repeats) is not allowed: need an integer in 1...1000") }
         if probes < 1 { throw ValidationError("--probes \(probes) is not allowed: need an integer >= 1") }
         if gridPoints < 2 { throw ValidationError("--grid-points \(gridPoints) is not allowed: need an integer >= 2") }
         if bottom && method != .lanczos { throw ValidationError("--bottom needs --method lanczos (got \(method.rawValue))") }
@@ -91,13 +91,11 @@ struct SpectrumCommand: ParsableCommand {
     func run() throws {
         let source: String
         let op: any SymmetricOperator
+        var matrix: Matrix? = nil
+        if let path = writeMatrix { try OutputSet.checkWritable(path) }
         if let n = randomSymmetric {
-            let a = RandomMatrices.goe(size: n, seed: seed)
-            if let path = writeMatrix {
-                try a.data.withUnsafeBytes { raw in   // x86-64 and arm64 are little-endian
-                    try AtomicFile.write(chunks: [raw], to: URL(fileURLWithPath: path))
-                }
-            }
+            let a = try RandomMatrices.goe(size: n, seed: seed)
+            matrix = a
             source = "random-symmetric N=\(n) seed=\(seed)"
             op = DenseOperator(a)
         } else {
@@ -111,6 +109,12 @@ struct SpectrumCommand: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             result = try compute(op)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        // The matrix file only once the spectrum succeeded: a failed command leaves no output.
+        if let path = writeMatrix, let a = matrix {
+            try a.data.withUnsafeBytes { raw in   // x86-64 and arm64 are little-endian
+                try AtomicFile.write(chunks: [raw], to: URL(fileURLWithPath: path))
+            }
         }
         let shown = times.map { String(format: "%.4f", $0) }.joined(separator: ", ")
         FileHandle.standardError.write(Data("\(method.rawValue) spectrum of \(source): \(shown) s\n".utf8))
@@ -132,7 +136,7 @@ struct SpectrumCommand: ParsableCommand {
             return .eigenvalues(ritz.values, residuals: ritz.residuals)
         case .slq:
             let slq = try stochasticLanczosQuadrature(op, iterations: iterations, runs: probes, seed: seed)
-            let (grid, density) = slq.smoothed(points: gridPoints)
+            let (grid, density) = try slq.smoothed(points: gridPoints)
             return .density(grid: grid, density: density)
         }
     }
@@ -212,7 +216,7 @@ struct LandscapePointOptions: ParsableArguments {
         let l = try landscape.make()
         let w = try point(on: l)
         let name = "\(landscape.landscape?.rawValue ?? "") d=\(landscape.dim) at (\(w.prefix(4).map { String($0) }.joined(separator: ","))\(w.count > 4 ? ",..." : ""))"
-        if dense { return (name, DenseOperator(l.hessian(at: w))) }
+        if dense { return (name, DenseOperator(try l.denseHessian(at: w))) }
         func hvp<L: Landscape>(_ l: L) -> any SymmetricOperator { LandscapeHessian(l, at: w) }
         return (name, hvp(l))
     }

@@ -95,6 +95,20 @@ public struct SimulationConfig: Sendable {
         }
         guard divergenceLimit > 0 else { throw bad("divergence limit must be > 0") }
         try hyperparameters.validate()
+        // Per-step learning rates and their running sum, then per-chunk moments of every metric at every
+        // record: check the sizes before `run` allocates them.
+        try MemoryBudget.check("a simulation of \(schedule.steps) steps (learning rates and their running sum)",
+                               elements: [schedule.steps], bytesPerElement: 16)
+        let records = schedule.steps / recordEvery + 1
+        try MemoryBudget.check("a simulation recording \(records) steps for \(min(seeds, 16)) seed chunks",
+                               elements: [records, min(seeds, 16), SimulationMetric.allCases.count],
+                               bytesPerElement: MemoryLayout<Moments>.stride)
+        try MemoryBudget.check("the kept paths of a simulation (\(min(keepPaths, seeds)) seeds × \(records) records × \(d) coordinates)",
+                               elements: [min(keepPaths, seeds), records, d], bytesPerElement: 8)
+        if topEigenvalue {
+            try MemoryBudget.check("the top eigenvalue of the dense \(d)×\(d) Hessian (with LAPACK workspace)",
+                                   elements: [d, d], bytesPerElement: 8, copies: 4)
+        }
     }
 }
 

@@ -30,6 +30,13 @@ public enum AtomicFile {
 
     /// Writes a sequence of byte chunks atomically (avoids concatenating large buffers first).
     public static func write(chunks: [UnsafeRawBufferPointer], to url: URL) throws {
+        let tmp = try writeTemporary(chunks: chunks, for: url)
+        try commit(tmp, to: url)
+    }
+
+    /// Writes the chunks to a fresh temporary file next to `url` and fsyncs it; returns its path. The
+    /// caller renames it over `url` with `commit` or removes it.
+    static func writeTemporary(chunks: [UnsafeRawBufferPointer], for url: URL) throws -> String {
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -55,10 +62,16 @@ public enum AtomicFile {
             throw WriteError(path: url.path, operation: "close", code: e)
         }
         ok = true
+        return tmp
+    }
+
+    /// Renames the temporary file over `url` and fsyncs the directory.
+    static func commit(_ tmp: String, to url: URL) throws {
         guard rename(tmp, url.path) == 0 else {
             let e = errno; unlink(tmp)
             throw WriteError(path: url.path, operation: "rename", code: e)
         }
+        let dir = url.deletingLastPathComponent().path
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }

@@ -312,12 +312,13 @@ public struct SafeTensors: Sendable, Equatable {
             }
             guard begin <= end else { throw fail(.corruptHeader, "tensor '\(key)' has data_offsets [\(begin), \(end)] with begin > end") }
             let dims = shape.map { $0! }
-            let (elements, overflow) = dims.reduce((1, false)) { acc, d in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
+            // Overflow-checked: a shape such as [2147483648, 2147483648] of F64 needs 2⁶⁵ bytes, which no
+            // Int holds; it cannot match any offsets, so it is a corrupt header rather than a trap.
+            guard let byteCount = Self.byteCount(shape: dims, dtype: dtype) else {
+                throw fail(.corruptHeader, "tensor '\(key)': shape \(dims) of \(dtype.rawValue) needs more than \(Int.max) bytes (the product of the shape overflows) but data_offsets [\(begin), \(end)] span \(end - begin)")
             }
-            guard !overflow, elements.multipliedReportingOverflow(by: dtype.size).overflow == false,
-                  elements * dtype.size == end - begin else {
-                throw fail(.corruptHeader, "tensor '\(key)': shape \(dims) of \(dtype.rawValue) needs \(overflow ? -1 : elements * dtype.size) bytes but data_offsets [\(begin), \(end)] span \(end - begin)")
+            guard byteCount == end - begin else {
+                throw fail(.corruptHeader, "tensor '\(key)': shape \(dims) of \(dtype.rawValue) needs \(byteCount) bytes but data_offsets [\(begin), \(end)] span \(end - begin)")
             }
             entries.append((key, dtype, dims, begin, end))
         }
@@ -373,6 +374,20 @@ public struct SafeTensors: Sendable, Equatable {
             }
         }
         return SafeTensors(tensors: tensors, metadata: metadata)
+    }
+
+    /// The bytes of a tensor of this shape and dtype (product of the dimensions × element size), or nil
+    /// when a dimension is negative or the product overflows `Int`.
+    public static func byteCount(shape: [Int], dtype: SafeTensorsDType) -> Int? {
+        if shape.contains(0) && shape.allSatisfy({ $0 >= 0 }) { return 0 }
+        var n = dtype.size
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
     }
 
     /// JSON string literal with the escapes RFC 8259 requires.

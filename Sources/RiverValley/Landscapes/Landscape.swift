@@ -60,8 +60,16 @@ extension Landscape {
     public func analyticRiverPoint(x: Double) -> [Double]? { nil }
     public func analyticSplit(at w: [Double]) -> RiverSplit? { nil }
 
+    /// The dense d×d Hessian at w, after checking that it and an eigendecomposition's workspace (four
+    /// d×d Float64 arrays) fit the `MemoryBudget`; throws `SizeLimitError` naming d and the limit.
+    public func denseHessian(at w: [Double]) throws -> Matrix {
+        try MemoryBudget.check("the dense Hessian of a \(dimension)-dimensional landscape (with eigendecomposition workspace)",
+                               elements: [dimension, dimension], bytesPerElement: 8, copies: 4)
+        return hessian(at: w)
+    }
+
     /// The eigenvalues of the Hessian at w, ascending (LAPACK dsyevd).
     public func hessianEigenvalues(at w: [Double]) throws -> [Double] {
-        try symmetricEigen(hessian(at: w), vectors: false).values
+        try symmetricEigen(denseHessian(at: w), vectors: false).values
     }
 }

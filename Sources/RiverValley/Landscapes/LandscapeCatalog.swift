@@ -68,7 +68,12 @@ public enum LandscapeCatalog {
             throw LandscapeError("hill curvature \(c) is not allowed; curvatures must be finite and > 0")
         }
         let curvatures = p.hillCurvature.count == 1 ? Array(repeating: p.hillCurvature[0], count: hills) : p.hillCurvature
-        if name == "quadratic" { return QuadraticLandscape(curvatures: curvatures) }
+        if name == "quadratic" {
+            // QuadraticLandscape stores H as a dense d×d matrix.
+            try MemoryBudget.check("the quadratic landscape of dimension \(p.dimension) (a dense d×d Hessian)",
+                                   elements: [p.dimension, p.dimension], bytesPerElement: 8)
+            return QuadraticLandscape(curvatures: curvatures)
+        }
 
         let profile: RiverProfile
         switch p.riverProfile {

@@ -29,7 +29,7 @@ public struct RiverTracer: Sendable {
     /// The flattest Hessian eigenpair at w; the vector is oriented along `reference` if given, else
     /// downhill (v·∇L ≤ 0).
     public func flatDirection(at w: [Double], orientedAlong reference: [Double]? = nil) throws -> (vector: [Double], curvature: Double) {
-        let e = try symmetricEigen(landscape.hessian(at: w), vectors: true)
+        let e = try symmetricEigen(landscape.denseHessian(at: w), vectors: true)
         var k = 0
         for i in e.values.indices where abs(e.values[i]) < abs(e.values[k]) { k = i }
         var v = e.vector(k)
@@ -100,6 +100,9 @@ public struct RiverTracer: Sendable {
         let d = anchor.count
         precondition(d == landscape.dimension && normal.count == d, "point and normal need \(landscape.dimension) entries")
         if d == 1 { return anchor }
+        // The solver holds a d×(d−1) basis and dense Hessians: check before allocating.
+        try MemoryBudget.check("tracing the river of a \(d)-dimensional landscape (dense Hessians)",
+                               elements: [d, d], bytesPerElement: 8, copies: 4)
         let m = d - 1
         let ctx = RelaxContext(self, anchor, Self.complementBasis(normal))
         let unmanaged = Unmanaged.passRetained(ctx)

@@ -34,7 +34,12 @@ public struct BranchPlan: Sendable, Equatable {
     ///     always decay a fraction of their own budget (which is the cumulative rule).
     public init(budgets: [Int], decay: Double, convention: DecayConvention) throws {
         guard !budgets.isEmpty else { throw ScheduleError("budgets must list at least one step count") }
-        if let bad = budgets.first(where: { $0 < 1 }) { throw ScheduleError("budget \(bad) is not allowed: budgets must be ≥ 1 step") }
+        if let bad = budgets.first(where: { $0 < 1 || $0 > ScheduleSpec.maxSteps }) {
+            throw ScheduleError("budget \(bad) is not allowed: budgets must be in 1...\(ScheduleSpec.maxSteps) steps")
+        }
+        guard budgets.count <= ScheduleSpec.maxCycles else {
+            throw ScheduleError("\(budgets.count) budgets are not allowed: at most \(ScheduleSpec.maxCycles)")
+        }
         for (a, b) in zip(budgets, budgets.dropFirst()) where b <= a {
             throw ScheduleError("budgets must be strictly increasing: \(b) follows \(a)")
         }

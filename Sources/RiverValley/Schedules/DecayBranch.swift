@@ -43,6 +43,9 @@ public struct DecayBranch: Sendable, Equatable {
             throw ScheduleError("decay = \(decay) is not allowed: use a fraction in (0, 1) or a whole number of steps > 1")
         }
         if decay > 1 {
+            guard decay <= Double(ScheduleSpec.maxSteps) else {
+                throw ScheduleError("decay = \(decay) steps is not allowed: at most \(ScheduleSpec.maxSteps) steps (the longest schedule)")
+            }
             let branch = try DecayBranch(budget: fork + Int(decay.rounded(.down)), decay: decay)
             guard branch.forkStep == fork else { throw ScheduleError("decay = \(decay) is neither a fraction nor whole steps") }
             return branch

@@ -30,16 +30,20 @@ public struct LevanterScheduleConfig: Sendable, Equatable {
             throw ScheduleError("the Levanter config is not a YAML mapping of keys to values")
         }
         var opt = root
-        if let nested = root["optimizer"] as? [String: Any] { opt = nested }
+        var optPath = ""
+        if let nested = root["optimizer"] as? [String: Any] { opt = nested; optPath = "optimizer" }
         if let trainer = root["trainer"] as? [String: Any], let n = trainer["num_train_steps"] {
             numTrainSteps = try Self.int(n, key: "trainer.num_train_steps")
         }
         if let n = opt["num_train_steps"] { numTrainSteps = try Self.int(n, key: "num_train_steps") }
-        let known: Set<String> = ["learning_rate", "min_lr_ratio", "warmup", "decay", "rewarmup", "cycles",
-                                  "cycle_length", "lr_schedule", "num_train_steps", "type", "weight_decay",
-                                  "beta1", "beta2", "epsilon", "max_grad_norm", "cooldown", "stable"]
-        if let unknown = opt.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ScheduleError("unknown Levanter optimizer key '\(unknown)'; schedule keys are learning_rate, min_lr_ratio, warmup, decay, rewarmup, cycles, cycle_length, lr_schedule")
+        // Schedule keys, plus the optimizer keys Levanter allows next to them (read elsewhere, not here).
+        var known = Self.scheduleKeys + ["num_train_steps", "type", "weight_decay", "beta1", "beta2", "epsilon",
+                                         "max_grad_norm", "cooldown", "stable"]
+        // Without an `optimizer:` section the keys sit at the top level next to Levanter's other sections.
+        if optPath.isEmpty { known += ["trainer", "model", "data", "optimizer"] }
+        let keys = opt.keys.map { "\($0)" }
+        do { try ConfigKeys.check(keys, allowed: known, at: optPath) } catch let e as UnknownKeyError {
+            throw ScheduleError("Levanter config: \(e.description)")
         }
         if let v = opt["learning_rate"] { learningRate = try Self.double(v, key: "learning_rate") }
         if let v = opt["min_lr_ratio"] { minLRRatio = try Self.double(v, key: "min_lr_ratio") }
@@ -67,10 +71,27 @@ public struct LevanterScheduleConfig: Sendable, Equatable {
         throw ScheduleError("\(key) must be a number, got '\(v)'")
     }
 
+    /// The schedule keys this reader understands.
+    public static let scheduleKeys = ["learning_rate", "min_lr_ratio", "warmup", "decay", "rewarmup", "cycles",
+                                      "cycle_length", "lr_schedule"]
+
+    /// A whole number in 0...`ScheduleSpec.maxSteps` (every count in a schedule is a step count or less);
+    /// a YAML float such as 1e20 or `.inf` is an error, not a Double→Int trap.
     static func int(_ v: Any, key: String) throws -> Int {
-        if let i = v as? Int { return i }
-        if let d = v as? Double, d == d.rounded() { return Int(d) }
-        throw ScheduleError("\(key) must be a whole number, got '\(v)'")
+        let limit = ScheduleSpec.maxSteps
+        if let i = v as? Int {
+            guard (0...limit).contains(i) else {
+                throw ScheduleError("\(key) = \(i) is not allowed: use a whole number in 0...\(limit)")
+            }
+            return i
+        }
+        if let d = v as? Double, d.isFinite, d == d.rounded() {
+            guard d >= 0, d <= Double(limit) else {
+                throw ScheduleError("\(key) = \(d) is not allowed: use a whole number in 0...\(limit)")
+            }
+            return Int(d)
+        }
+        throw ScheduleError("\(key) must be a whole number in 0...\(limit), got '\(v)'")
     }
 
     /// The schedule over `steps` steps (or `trainer.num_train_steps`).
@@ -78,11 +99,13 @@ public struct LevanterScheduleConfig: Sendable, Equatable {
         guard let total = steps ?? numTrainSteps else {
             throw ScheduleError("the number of steps is missing: pass --steps or set trainer.num_train_steps")
         }
-        guard total >= 1 else { throw ScheduleError("steps = \(total) is not allowed: need at least 1") }
+        guard total >= 1, total <= ScheduleSpec.maxSteps else {
+            throw ScheduleError("steps = \(total) is not allowed: use 1...\(ScheduleSpec.maxSteps) (the longest schedule)")
+        }
         guard learningRate.isFinite, learningRate > 0 else {
             throw ScheduleError("learning_rate \(learningRate) is not allowed: it must be a finite number > 0")
         }
-        guard (0...1).contains(minLRRatio) else {
+        guard minLRRatio.isFinite, (0...1).contains(minLRRatio) else {
             throw ScheduleError("min_lr_ratio \(minLRRatio) is not allowed: use a value in [0, 1]")
         }
         let points = try levanterCyclePoints(total)
@@ -135,8 +158,12 @@ public struct LevanterScheduleConfig: Sendable, Equatable {
             case let .lengths(ls):
                 var ends: [Int] = []
                 var acc = 0
-                for l in ls { acc += l; ends.append(acc) }
-                if acc > total { throw ScheduleError("cycle lengths add up to \(acc), more than the \(total) steps") }
+                for l in ls {
+                    guard l >= 1 else { throw ScheduleError("cycle_length \(l) is not allowed: each cycle needs at least 1 step") }
+                    acc += l   // each l ≤ maxSteps (int()), so the sum cannot overflow before the check below
+                    if acc > total { throw ScheduleError("cycle lengths add up to more than the \(total) steps (\(acc) after \(ends.count + 1) cycles)") }
+                    ends.append(acc)
+                }
                 return try cyclePoints(steps: total, ends: ends, count: nil)
             }
         }

@@ -79,6 +79,22 @@ public struct Schedule: Sendable {
     /// lr(0..<steps).
     public var values: [Double] { (0..<steps).map(lr(at:)) }
 
+    /// Streams the CSV table `step,lr` (one row per step 0..<steps) to `handle` in chunks of 64k rows, so
+    /// a long schedule never has to fit in memory as one string.
+    public func writeCSV(to handle: FileHandle) throws {
+        var out = "step,lr\n"
+        let chunk = 65_536
+        out.reserveCapacity(chunk * 28)
+        for step in 0..<steps {
+            out += "\(step),\(lr(at: step))\n"
+            if (step + 1) % chunk == 0 {
+                try handle.write(contentsOf: Data(out.utf8))
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        try handle.write(contentsOf: Data(out.utf8))
+    }
+
     /// Σ_{s<step} lr(s): the "river time" τ reached after `step` updates.
     public func cumulativeLR(upTo step: Int) -> Double {
         var total = 0.0

@@ -1,14 +1,20 @@
 import Foundation
 
 /// Levanter's length rule: a value ≤ 1 is a fraction of `total` (Int(f·total)); a value > 1 must be a
-/// whole number of steps.
-func stepsFromFractionOrSteps(_ value: Double, of total: Int, name: String) throws -> Int {
+/// whole number of steps, at most `limit` (default `ScheduleSpec.maxSteps`), so that it converts to `Int`
+/// exactly (a Double→Int conversion of 1e308 would trap).
+func stepsFromFractionOrSteps(_ value: Double, of total: Int, name: String, atMost limit: Int? = nil,
+                              limitName: String? = nil) throws -> Int {
     guard value.isFinite, value >= 0 else {
         throw ScheduleError("\(name) = \(value) is not allowed: use a fraction in [0, 1] or a whole number of steps > 1")
     }
     if value <= 1 { return Int(value * Double(total)) }
     guard value == value.rounded() else {
         throw ScheduleError("\(name) = \(value) is neither a fraction in [0, 1] nor a whole number of steps")
+    }
+    let cap = limit ?? ScheduleSpec.maxSteps
+    guard value <= Double(cap) else {
+        throw ScheduleError("\(name) = \(value) steps is not allowed: at most \(limitName ?? "\(cap) steps (the longest schedule)")")
     }
     return Int(value)
 }
@@ -20,6 +26,9 @@ func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
         throw ScheduleError("give cycles either as end steps (\(ends.map(String.init).joined(separator: ","))) or as a count (\(count)), not both")
     } else if let ends {
         guard !ends.isEmpty else { throw ScheduleError("cycles must list at least one end step") }
+        guard ends.count < ScheduleSpec.maxCycles else {
+            throw ScheduleError("\(ends.count) cycle ends are not allowed: at most \(ScheduleSpec.maxCycles - 1) (\(ScheduleSpec.maxCycles) cycles)")
+        }
         for (a, b) in zip(ends, ends.dropFirst()) where b <= a {
             throw ScheduleError("cycles must be strictly increasing: \(b) follows \(a) in \(ends.map(String.init).joined(separator: ","))")
         }
@@ -28,8 +37,8 @@ func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
         }
         points = ends
     } else if let count {
-        guard count >= 1, count <= steps else {
-            throw ScheduleError("cycle count \(count) is not allowed: use 1...\(steps) (one step per cycle at least)")
+        guard count >= 1, count <= min(steps, ScheduleSpec.maxCycles) else {
+            throw ScheduleError("cycle count \(count) is not allowed: use 1...\(min(steps, ScheduleSpec.maxCycles)) (one step per cycle at least, at most \(ScheduleSpec.maxCycles) cycles)")
         }
         points = (0..<(count - 1)).map { Int(Double(steps) / Double(count) * Double($0 + 1)) }
     } else {
@@ -43,7 +52,9 @@ func cyclePoints(steps: Int, ends: [Int]?, count: Int?) throws -> [Int] {
 extension ScheduleSpec {
     /// Checks every field; the error names the bad value and what is allowed.
     func validate() throws {
-        guard steps >= 1 else { throw ScheduleError("steps = \(steps) is not allowed: the run needs at least 1 step") }
+        guard steps >= 1, steps <= ScheduleSpec.maxSteps else {
+            throw ScheduleError("steps = \(steps) is not allowed: use 1...\(ScheduleSpec.maxSteps) (the longest schedule)")
+        }
         guard peak.isFinite, peak > 0 else {
             throw ScheduleError("peak learning rate \(peak) is not allowed: it must be a finite number > 0")
         }
@@ -72,11 +83,19 @@ extension ScheduleSpec {
 
     /// The warmup in steps: `warmupSteps` if set, else `warmup` by Levanter's rule against the first
     /// cycle's length (the run's length for single-cycle kinds).
-    public func warmupStepCount() throws -> Int {
-        if let n = warmupSteps { return n }
+    /// `limit`: the most steps the warmup may take (default: the first cycle), named by `limitName` in errors.
+    public func warmupStepCount(atMost limit: Int? = nil, limitName: String? = nil) throws -> Int {
         try validate()
         let points = try cyclePoints(steps: steps, ends: cycles, count: cycleCount)
-        return try stepsFromFractionOrSteps(warmup, of: points[1] - points[0], name: "warmup")
+        let cap = limit ?? points[1] - points[0]
+        if let n = warmupSteps {
+            guard n <= cap else {
+                throw ScheduleError("warmupSteps = \(n) is not allowed: at most \(limitName ?? "the \(cap) steps of the first cycle")")
+            }
+            return n
+        }
+        return try stepsFromFractionOrSteps(warmup, of: points[1] - points[0], name: "warmup", atMost: cap,
+                                            limitName: limitName ?? "the \(cap) steps of the first cycle")
     }
 
     /// The segments of the schedule in step order (native conventions; see `Schedule`).
@@ -86,8 +105,10 @@ extension ScheduleSpec {
         var previousEnd = 0.0
         for (i, (start, end)) in zip(points, points.dropFirst()).enumerated() {
             let length = end - start
-            let warm = try i == 0 ? warmupStepCount()
-                : stepsFromFractionOrSteps(rewarmup, of: length, name: "rewarmup")
+            let which = points.count > 2 ? "cycle \(i + 1) (steps \(start)..<\(end))" : "the run"
+            let warm = try i == 0 ? warmupStepCount(atMost: length, limitName: "the \(length) steps of \(which)")
+                : stepsFromFractionOrSteps(rewarmup, of: length, name: "rewarmup", atMost: length,
+                                           limitName: "the \(length) steps of \(which)")
             let decaySteps: Int
             switch kind {
             case .constant:
@@ -97,10 +118,10 @@ extension ScheduleSpec {
             case .wsd, .wsds:
                 let f = decay ?? ScheduleSpec.defaultDecayFraction
                 let base = (kind == .wsds && decayOf == .cumulative) ? end : length
-                decaySteps = try stepsFromFractionOrSteps(f, of: base, name: "decay")
+                decaySteps = try stepsFromFractionOrSteps(f, of: base, name: "decay", atMost: length,
+                                                          limitName: "the \(length) steps of \(which)")
             }
             if warm + decaySteps > length {
-                let which = points.count > 2 ? "cycle \(i + 1) (steps \(start)..<\(end))" : "the run"
                 throw ScheduleError("warmup (\(warm) steps) + decay (\(decaySteps) steps) exceed the \(length) steps of \(which)")
             }
             if warm > 0 {

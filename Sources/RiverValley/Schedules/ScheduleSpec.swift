@@ -86,6 +86,13 @@ public struct ScheduleSpec: Codable, Sendable, Equatable {
         self.decayOf = decayOf
     }
 
+    /// The longest schedule: 10⁹ steps, a thousand times the longest published LLM runs (~10⁶ steps); it
+    /// keeps every step count exactly representable as a Double and `values` (8 bytes a step) within 8 GB.
+    public static let maxSteps = 1_000_000_000
+
+    /// The most cycles a WSD-S / cyclic schedule may have (each cycle is up to three segments).
+    public static let maxCycles = 100_000
+
     /// The default decay fraction when none is given (≈10%, paper-notes/paper.md §1.4 and §4).
     public static let defaultDecayFraction = 0.1
 

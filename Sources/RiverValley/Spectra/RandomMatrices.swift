@@ -6,12 +6,13 @@ public enum RandomMatrices {
     ///
     /// With this scaling the spectrum approaches Wigner's semicircle on [−2, 2] as n grows. Entries are
     /// drawn row by row over the lower triangle (i ≥ j) from one `RandomSource(seed:)`, so the same seed
-    /// gives the same matrix on every machine.
-    public static func goe(size n: Int, seed: UInt64) -> Matrix {
-        precondition(n >= 0, "matrix size must be non-negative, got \(n)")
+    /// gives the same matrix on every machine. Throws `SizeLimitError` when n is negative or the n×n
+    /// matrix does not fit the `MemoryBudget`.
+    public static func goe(size n: Int, seed: UInt64) throws -> Matrix {
+        guard n >= 0 else { throw SizeLimitError("random symmetric matrix size N = \(n) is not allowed: need N ≥ 0") }
+        var a = try Matrix.checkedZeros(rows: n, cols: n, what: "random symmetric matrix N = \(n)")
         let rng = RandomSource(seed: seed)
         let offScale = n > 0 ? (1.0 / Double(n)).squareRoot() : 0
-        var a = Matrix(rows: n, cols: n)
         for i in 0..<n {
             for j in 0..<i {
                 let x = offScale * rng.gaussian()
@@ -42,7 +43,7 @@ public enum RandomMatrices {
     /// A symmetric matrix with exactly the given spectrum (to round-off), for SLQ and trace tests.
     public static func withSpectrum(_ values: [Double], seed: UInt64) throws -> Matrix {
         let n = values.count
-        let q = try symmetricEigen(goe(size: n, seed: seed), vectors: true).vectors!
+        let q = try symmetricEigen(try goe(size: n, seed: seed), vectors: true).vectors!
         var qd = q
         for i in 0..<n { for j in 0..<n { qd[i, j] *= values[j] } }
         var a = BLAS.matmul(qd, q, transposeB: true)

@@ -29,11 +29,17 @@ public struct SpectralDensity: Sendable {
         return width > 0 ? width / Double(resolution) : 1e-3 * max(1, abs(r.upperBound))
     }
 
+    /// The most grid points of `smoothed` (each costs runs × iterations Gaussians): a million.
+    public static let maxGridPoints = 1_000_000
+
     /// The Gaussian-smoothed density φ(t) = (1/runs) Σ_runs Σⱼ τⱼ N(t; θⱼ, σ²) on `points` equally spaced
     /// grid points covering [λmin − 5σ, λmax + 5σ]. φ integrates to 1 over ℝ; on this grid the trapezoid
     /// rule loses at most the mass beyond 5σ (< 1e-6).
-    public func smoothed(points: Int = 512, sigma: Double? = nil) -> (grid: [Double], density: [Double]) {
-        precondition(points >= 2, "a density grid needs at least 2 points, got \(points)")
+    /// Throws `SizeLimitError` for fewer than 2 or more than `maxGridPoints` points.
+    public func smoothed(points: Int = 512, sigma: Double? = nil) throws -> (grid: [Double], density: [Double]) {
+        guard points >= 2, points <= Self.maxGridPoints else {
+            throw SizeLimitError("a density grid of \(points) points is not allowed: use 2...\(Self.maxGridPoints)")
+        }
         let s = sigma ?? defaultSigma()
         precondition(s > 0, "smoothing width must be positive, got \(s)")
         let lo = range.lowerBound - 5 * s, hi = range.upperBound + 5 * s
@@ -52,13 +58,18 @@ public struct SpectralDensity: Sendable {
     }
 }
 
+/// The most SLQ runs (random start vectors): 100000, far beyond the ~10–100 a density needs.
+public let maxSLQRuns = 100_000
+
 /// Stochastic Lanczos quadrature: `runs` Lanczos tridiagonalisations of `iterations` steps (full
 /// reorthogonalisation, no restart) from Rademacher start vectors; nodes = eig(T), weights = squared
 /// first components of T's eigenvectors (Golub & Meurant's Gauss quadrature). Run r uses seed + r.
 public func stochasticLanczosQuadrature<A: SymmetricOperator>(
     _ op: A, iterations: Int = 30, runs: Int = 10, seed: UInt64 = 0
 ) throws -> SpectralDensity {
-    precondition(runs >= 1, "SLQ needs at least one run, got \(runs)")
+    guard runs >= 1, runs <= maxSLQRuns else {
+        throw SizeLimitError("SLQ with \(runs) runs is not allowed: use 1...\(maxSLQRuns) runs (random start vectors)")
+    }
     var rules: [QuadratureRule] = []
     for r in 0..<runs {
         let rng = RandomSource(seed: seed &+ UInt64(r))

@@ -47,6 +47,11 @@ public struct BPETokenizer: Tokenizer {
             guard a >= 0, b >= 0, Int(a) < id, Int(b) < id else {
                 throw DataError("BPE merge \(i) = (\(a), \(b)) refers to a token that does not exist yet (ids must be < \(id))")
             }
+            // Merging a piece with itself doubles its length: 40 such merges in a few hundred bytes of
+            // JSON would ask for a terabyte. Real BPE pieces are words (< 100 bytes).
+            guard pieces[Int(a)].count + pieces[Int(b)].count <= Self.maxPieceBytes else {
+                throw DataError("BPE merge \(i) = (\(a), \(b)) makes a token of \(pieces[Int(a)].count + pieces[Int(b)].count) bytes; at most \(Self.maxPieceBytes) are allowed")
+            }
             pieces.append(pieces[Int(a)] + pieces[Int(b)])
             ranks[Self.key(a, b)] = Int32(id)
         }
@@ -54,6 +59,9 @@ public struct BPETokenizer: Tokenizer {
         self.pieces = pieces
         self.ranks = ranks
     }
+
+    /// The longest token a merge may make, in bytes.
+    public static let maxPieceBytes = 65_536
 
     @inline(__always) static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(a)) << 32 | UInt64(UInt32(b)) }
 

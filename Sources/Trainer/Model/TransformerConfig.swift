@@ -1,4 +1,5 @@
 import Foundation
+import RiverValley
 
 /// The shape of a LLaMA-style decoder-only transformer.
 ///
@@ -40,8 +41,32 @@ public struct TransformerConfig: Codable, Sendable, Equatable, CustomStringConve
         self.normEpsilon = normEpsilon
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case vocabSize, contextLength, width, layers, heads, mlpHidden, tiedEmbeddings, ropeTheta, normEpsilon
+    }
+
+    /// Decodes every key (all are required) and rejects unknown ones: a misspelt key is an
+    /// `UnknownKeyError` naming it and the nearest allowed key, not a silently ignored setting.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        contextLength = try c.decode(Int.self, forKey: .contextLength)
+        width = try c.decode(Int.self, forKey: .width)
+        layers = try c.decode(Int.self, forKey: .layers)
+        heads = try c.decode(Int.self, forKey: .heads)
+        mlpHidden = try c.decode(Int.self, forKey: .mlpHidden)
+        tiedEmbeddings = try c.decode(Bool.self, forKey: .tiedEmbeddings)
+        ropeTheta = try c.decode(Double.self, forKey: .ropeTheta)
+        normEpsilon = try c.decode(Double.self, forKey: .normEpsilon)
+    }
+
     /// LLaMA's SwiGLU hidden size: 8/3 · width rounded up to a multiple of 8.
-    public static func llamaHidden(width: Int) -> Int { ((8 * width + 2) / 3 + 7) / 8 * 8 }
+    /// A width outside 1...2⁵⁶ (which `validate` rejects anyway) is returned as is instead of overflowing.
+    public static func llamaHidden(width: Int) -> Int {
+        guard width >= 1, width <= 1 << 56 else { return width }
+        return ((8 * width + 2) / 3 + 7) / 8 * 8
+    }
 
     /// Head size `width / heads`.
     public var headSize: Int { width / max(heads, 1) }
@@ -96,8 +121,46 @@ public struct TransformerConfig: Codable, Sendable, Equatable, CustomStringConve
         guard normEpsilon.isFinite, normEpsilon > 0 else {
             throw fail("normEpsilon must be finite and > 0, got \(normEpsilon)")
         }
+        // Bound the sizes in Double arithmetic first, so the exact Int count below cannot overflow.
+        let approx = approximateParameterCount
+        guard approx <= 1.0e9 else {
+            throw fail("model has about \(String(format: "%.3g", approx)) parameters (vocabSize \(vocabSize), width \(width), layers \(layers), mlpHidden \(mlpHidden)); at most 1e9 allowed")
+        }
+        guard contextLength <= 1_000_000 else {
+            throw fail("contextLength must be at most 1000000, got \(contextLength)")
+        }
         let params = Transformer.parameterCount(for: self)
         guard params <= 1_000_000_000 else { throw fail("model has \(params) parameters; at most 1e9 allowed") }
+    }
+
+    /// V·C (+ C·V untied) + L·(4C² + 3CF + 2C) + C in Double arithmetic (no overflow for any input):
+    /// the parameter count of ``ParameterLayout`` up to the small norm terms.
+    var approximateParameterCount: Double {
+        let v = Double(vocabSize), c = Double(width), f = Double(mlpHidden), l = Double(layers)
+        return v * c * (tiedEmbeddings ? 1 : 2) + l * (4 * c * c + 3 * c * f + 2 * c) + c
+    }
+
+    /// Bytes a ``Transformer`` of this shape allocates for `batchSize` sequences: parameters, gradients
+    /// and two optimizer moments (Float32), plus the activation arena of `Transformer.swift`'s
+    /// `Activations` (residual streams, q/k/v, attention probabilities B·H·T² per layer, MLP, logits
+    /// N·V, and their backward scratch), with N = B·T. Double arithmetic, so no product overflows.
+    public func memoryBytes(batchSize: Int) -> Double {
+        let b = Double(batchSize), t = Double(contextLength), c = Double(width), f = Double(mlpHidden)
+        let v = Double(vocabSize), l = Double(layers), h = Double(heads)
+        let n = b * t
+        let activations = n * c * (8 * l + 7) + n * f * (3 * l + 3) + 2 * n * v + b * h * t * t * (l + 1)
+            + n * (2 * l + 6) + t * c
+        return 4 * (4 * approximateParameterCount + activations)
+    }
+
+    /// Throws `SizeLimitError` when a model of this shape with `batchSize` sequences does not fit the
+    /// `MemoryBudget` (half of physical memory).
+    public func checkMemory(batchSize: Int) throws {
+        guard batchSize >= 1 else { throw TransformerConfigError(message: "batch size must be at least 1, got \(batchSize)") }
+        let bytes = memoryBytes(batchSize: batchSize)
+        guard bytes <= Double(MemoryBudget.limitBytes) else {
+            throw SizeLimitError("a transformer (vocab \(vocabSize), context \(contextLength), width \(width), \(layers) layers, \(heads) heads, mlp \(mlpHidden)) with batch size \(batchSize) needs \(MemoryBudget.formatBytes(bytes)) for parameters, optimizer state and activations; the limit is \(MemoryBudget.limitDescription)")
+        }
     }
 
     public var description: String {

@@ -79,6 +79,8 @@ public struct Checkpoint {
         let config: RunConfig
         do { config = try JSONDecoder().decode(RunConfig.self, from: Data(cj.utf8)) }
         catch { throw RunError("\(path): checkpoint config is unreadable: \(error)") }
+        // The header's config decides every allocation below: a corrupt one is an error, not a trap.
+        do { try config.model.validate() } catch { throw RunError("\(path): checkpoint config: \(error)") }
         let state = try st.tensor("train.state", path: path).int64s()
         guard state.count == 5 else { throw RunError("\(path): train.state has \(state.count) values, expected 5") }
         let layout = ParameterLayout(config.model)

@@ -78,6 +78,8 @@ public struct Evaluation: Sendable {
         let tokenizer = try loadTokenizer(json: ck.tokenizerJSON, source: url.path + " (tokenizer metadata)")
         let tokens = tokenizer.encode(text)
         try requirePrediction(tokens)
+        guard batch >= 1 else { throw RunError("batch size \(batch) is not allowed: need at least 1") }
+        try ck.config.model.checkMemory(batchSize: batch)
         let (total, losses) = totalLoss(config: ck.config.model, parameters: ck.parameters, tokens: tokens,
                                         batch: batch, keepPerToken: keepPerToken)
         let predicted = tokens.count - 1

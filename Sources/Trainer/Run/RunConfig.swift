@@ -18,7 +18,12 @@ public struct DataConfig: Codable, Sendable, Equatable {
         self.corpus = corpus; self.tokenizer = tokenizer; self.bpeVocabSize = bpeVocabSize
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case corpus, tokenizer, bpeVocabSize, validationEvery, splitBlock
+    }
+
     public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         corpus = try c.decodeIfPresent(String.self, forKey: .corpus) ?? corpus
         tokenizer = try c.decodeIfPresent(String.self, forKey: .tokenizer) ?? tokenizer
@@ -33,6 +38,15 @@ public struct ParentRef: Codable, Sendable, Equatable {
     public var run: String
     public var step: Int
     public init(run: String, step: Int) { self.run = run; self.step = step }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case run, step }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        run = try c.decode(String.self, forKey: .run)
+        step = try c.decode(Int.self, forKey: .step)
+    }
 }
 
 /// Everything that defines a training run (saved as `config.json` in the run directory).
@@ -72,12 +86,23 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var steps: Int { schedule.steps }
     public var tokensPerStep: Int { batchSize * model.contextLength }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, optimizer, gradClip, schedule, batchSize, seed, dataSeed, evalEvery, evalWindows, evalAt
         case checkpointEvery, keepLast, checkpointAt, parent
     }
 
+    /// Keys of the nested objects (the `model`, `optimizer` and `schedule` objects are decoded by hand).
+    /// The keys are the stored properties' names (the JSON keys of their synthesized `Codable`), read by
+    /// reflection so a property added to ``ScheduleSpec`` or ``OptimizerHyperparameters`` is allowed at once.
+    static let modelKeys = ["preset"] + Mirror(reflecting: TransformerConfig.tiny).children.compactMap(\.label)
+    static let optimizerKeys = Mirror(reflecting: RunConfig().optimizer).children.compactMap(\.label)
+    static let scheduleKeys = Mirror(reflecting: RunConfig().schedule).children.compactMap(\.label)
+
+    /// Every key at every level must be known: an unknown one is an `UnknownKeyError` naming its path
+    /// (`schedule.warmpu`) and the nearest allowed key, because a misspelt key silently ignored would
+    /// change the experiment.
     public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = RunConfig()
         if let name = try? c.decode(String.self, forKey: .model) {
@@ -120,10 +145,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
             guard let preset = TransformerConfig.presets[p] else { throw RunError.config("unknown model preset '\(p)'") }
             m = preset
         }
-        let known = ["preset", "vocabSize", "contextLength", "width", "layers", "heads", "mlpHidden", "tiedEmbeddings", "ropeTheta", "normEpsilon"]
-        if let bad = c.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw RunError.config("unknown model key '\(bad.stringValue)' (allowed: \(known.joined(separator: ", ")))")
-        }
+        try decoder.rejectUnknownKeys(allowed: modelKeys)
         func int(_ k: String) throws -> Int? { try c.decodeIfPresent(Int.self, forKey: AnyKey(k)) }
         if let v = try int("vocabSize") { m.vocabSize = v }
         if let v = try int("contextLength") { m.contextLength = v }
@@ -138,6 +160,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     }
 
     static func decodeOptimizer(_ decoder: Decoder, _ d: OptimizerHyperparameters) throws -> OptimizerHyperparameters {
+        try decoder.rejectUnknownKeys(allowed: optimizerKeys)
         let c = try decoder.container(keyedBy: AnyKey.self)
         var o = d
         if let a = try c.decodeIfPresent(String.self, forKey: AnyKey("algorithm")) {
@@ -158,6 +181,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     }
 
     static func decodeSchedule(_ decoder: Decoder, _ d: ScheduleSpec) throws -> ScheduleSpec {
+        try decoder.rejectUnknownKeys(allowed: scheduleKeys)
         let c = try decoder.container(keyedBy: AnyKey.self)
         var s = d
         if let k = try c.decodeIfPresent(String.self, forKey: AnyKey("kind")) {
@@ -203,6 +227,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         }
         do { return try JSONDecoder().decode(RunConfig.self, from: data) }
         catch let e as RunError { throw RunError.config("\(url.path): \(e.message)") }
+        catch let e as UnknownKeyError { throw RunError.config("\(url.path): \(e.description)") }
         catch { throw RunError.config("\(url.path) is not a valid run config: \(error)") }
     }
 
@@ -220,6 +245,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
         do { _ = try schedule.build() } catch { throw RunError.config("schedule: \(error)") }
         guard schedule.steps >= 1 else { throw RunError.config("schedule.steps must be at least 1, got \(schedule.steps)") }
         guard batchSize >= 1 else { throw RunError.config("batchSize must be at least 1, got \(batchSize)") }
+        do { try model.checkMemory(batchSize: batchSize) } catch { throw RunError.config("batchSize \(batchSize): \(error)") }
+        guard evalWindows <= 1_000_000 else { throw RunError.config("evalWindows must be at most 1000000, got \(evalWindows)") }
         guard gradClip >= 0, gradClip.isFinite else { throw RunError.config("gradClip must be finite and >= 0, got \(gradClip)") }
         guard evalEvery >= 0 else { throw RunError.config("evalEvery must be >= 0, got \(evalEvery)") }
         guard evalWindows >= 1 else { throw RunError.config("evalWindows must be at least 1, got \(evalWindows)") }

@@ -143,6 +143,11 @@ public struct Sweep {
     /// Creates the directory (saving sweep.json) or checks an existing one was made by the same spec.
     public func prepare() throws {
         try spec.validate()
+        // Every run's config (peak, floor, …) is checked before the directory is made: a bad value fails
+        // with nothing written.
+        for r in try spec.plannedRuns(directory: directory) {
+            do { try r.config.validate() } catch { throw RunError("\(r.name): \(error)") }
+        }
         let url = directory.appendingPathComponent("sweep.json")
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try enc.encode(spec)
