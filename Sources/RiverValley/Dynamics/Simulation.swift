@@ -39,7 +39,8 @@ public struct SimulationConfig: Sendable {
     public var noise: [Double]
     public var schedule: Schedule
     public var seeds: Int
-    /// Base seed; seed i's stream is a hash of (seed, i), so results do not depend on the thread count.
+    /// Base seed: seed i's gradient noise is the `PhiloxGaussian` stream (seed, i), so results do not
+    /// depend on the thread count or chunking.
     public var seed: UInt64
     /// Start point; default the river point at x = 0 (or the origin).
     public var start: [Double]?
@@ -202,14 +203,6 @@ struct Moments {
     var std: Double { n > 1 ? (m2 / (n - 1)).squareRoot() : 0 }
 }
 
-/// splitmix64: the per-seed stream seeds.
-@inline(__always) func splitmix64(_ x: UInt64) -> UInt64 {
-    var z = x &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-}
-
 public enum Simulation {
     /// The steps recorded for a schedule of `steps` steps: every k-th and the last.
     public static func recordedSteps(steps: Int, every k: Int) -> [Int] {
@@ -223,7 +216,6 @@ public enum Simulation {
     /// at the last record before it.
     public static func run(_ config: SimulationConfig) throws -> SimulationResult {
         try config.validate()
-        let d = config.landscape.dimension
         let steps = config.schedule.steps
         let records = recordedSteps(steps: steps, every: config.recordEvery)
         let lrs = config.schedule.values
@@ -236,85 +228,16 @@ public enum Simulation {
         let start = config.startPoint
         let tracer = config.landscape.analyticSplit(at: start) == nil ? RiverTracer(config.landscape) : nil
 
-        final class ChunkOutput: @unchecked Sendable {
-            var moments: [[Moments]] = []
-            var paths: [Int: [[Double]]] = [:]
-            var divergences: [Divergence] = []
-            var error: Error?
-        }
-        let outputs = (0..<chunks).map { _ in ChunkOutput() }
         let topCurvature = try? config.landscape.hessianEigenvalues(at: start).last
-
+        let chunk = SimulationChunk(config: config, records: records, lrs: lrs, metrics: metrics, sigma: sigma,
+                                    start: start, tracer: tracer, topCurvature: topCurvature)
+        final class Slot: @unchecked Sendable { var output = SimulationChunk.Output() }
+        let slots = (0..<chunks).map { _ in Slot() }
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let out = outputs[c]
-            // Local state (not the class's properties) in the hot loop: no dynamic exclusivity checks.
-            let recordCount = records.count
-            var moments = [Moments](repeating: Moments(), count: metrics.count * recordCount)
-            var divergences: [Divergence] = []
-            var paths: [Int: [[Double]]] = [:]
-            defer {
-                out.moments = (0..<metrics.count).map { Array(moments[($0 * recordCount)..<(($0 + 1) * recordCount)]) }
-                out.divergences = divergences
-                out.paths = paths
-            }
             let lo = c * config.seeds / chunks, hi = (c + 1) * config.seeds / chunks
-            var w = start, g = [Double](repeating: 0, count: d)
-            for s in lo..<hi {
-                let rng = RandomSource(seed: splitmix64(config.seed ^ splitmix64(UInt64(s))))
-                var opt = Optimizer<Double>(config.hyperparameters, count: d)
-                for i in 0..<d { w[i] = start[i] }
-                var next = 0
-                var guess: [Double]? = nil
-                var path: [[Double]] = []
-                let keep = s < config.keepPaths
-                stepping: for t in 0..<steps {
-                    config.landscape.gradient(at: w, into: &g)
-                    if config.optimizer.isNoisy {
-                        for i in 0..<d where sigma[i] != 0 { g[i] += sigma[i] * rng.gaussian() }
-                    }
-                    w.withUnsafeMutableBufferPointer { pw in
-                        g.withUnsafeBufferPointer { pg in opt.update(pw, gradient: pg, lr: lrs[t]) }
-                    }
-                    var ok = true
-                    for i in 0..<d where !(abs(w[i]) <= config.divergenceLimit) { ok = false }
-                    if ok && next < records.count && records[next] == t {
-                        var split = config.landscape.analyticSplit(at: w)
-                        let loss = split?.loss ?? config.landscape.value(at: w)
-                        if split == nil, let tracer, loss.isFinite {
-                            do {
-                                split = try tracer.split(at: w, guess: guess)
-                                guess = try tracer.project(w, guess: guess)
-                            } catch { out.error = error; break stepping }
-                        }
-                        if loss.isFinite, let sp = split, sp.riverLoss.isFinite {
-                        for (m, metric) in metrics.enumerated() {
-                            let v: Double
-                            switch metric {
-                            case .loss: v = loss
-                            case .riverLoss: v = sp.riverLoss
-                            case .hillLoss: v = sp.hillLoss
-                            case .distanceToRiver: v = sp.distance
-                            case .riverCoordinate: v = sp.riverCoordinate
-                            case .topEigenvalue: v = (try? config.landscape.hessianEigenvalues(at: w).last) ?? .nan
-                            }
-                            moments[m * recordCount + next].add(v)
-                        }
-                        if keep { path.append(w) }
-                        next += 1
-                        } else {
-                            ok = false
-                        }
-                    }
-                    if !ok {
-                        divergences.append(Divergence(seed: s, step: t, lr: lrs[t], topCurvature: topCurvature,
-                                                          optimizer: config.optimizer, momentum: config.hyperparameters.momentum))
-                        break stepping
-                    }
-                }
-                if keep { paths[s] = path }
-                if out.error != nil { return }
-            }
+            slots[c].output = chunk.run(seeds: lo..<hi)  // each iteration writes only its own slot
         }
+        let outputs = slots.map(\.output)
         if let e = outputs.lazy.compactMap({ $0.error }).first { throw e }
 
         let divergence = outputs.flatMap { $0.divergences }.min { ($0.step, $0.seed) < ($1.step, $1.seed) }
@@ -322,7 +245,7 @@ public enum Simulation {
         var mean: [SimulationMetric: [Double]] = [:], std: [SimulationMetric: [Double]] = [:]
         for (m, metric) in metrics.enumerated() {
             var merged = Array(repeating: Moments(), count: usable)
-            for out in outputs { for r in 0..<usable { merged[r].merge(out.moments[m][r]) } }
+            for out in outputs { for r in 0..<usable { merged[r].merge(out.moments[r * metrics.count + m]) } }
             mean[metric] = merged.map { $0.mean }
             std[metric] = merged.map { $0.std }
         }
