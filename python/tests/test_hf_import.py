@@ -222,3 +222,25 @@ def test_bad_eval_inputs(river, hf_dir, tmp_path):
         assert proc.returncode != 0 and proc.returncode < 128, (args, proc.stderr)
         assert message in proc.stderr, (args, proc.stderr)
         assert not (tmp_path / "pt.csv").exists()
+
+
+def test_tokens_equal_text_for_a_river_checkpoint(river, tmp_path):
+    """A `river train` checkpoint (byte tokenizer: id = byte) gives the same loss on a text and on its bytes
+    as token ids; only the text knows its bytes (bits per byte)."""
+    corpus = tmp_path / "corpus.txt"
+    words = "the river valley hill loss rate decay stable".split()
+    corpus.write_text(" ".join(words[i] for i in np.random.default_rng(0).integers(0, len(words), 3000)))
+    cfg = {"model": {"vocabSize": 256, "contextLength": 32, "width": 32, "layers": 1, "heads": 2, "mlpHidden": 64},
+           "data": {"corpus": str(corpus), "splitBlock": 512}, "batchSize": 4,
+           "schedule": {"kind": "constant", "steps": 4, "peak": 0.003}, "evalEvery": 0, "evalWindows": 2}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    river("train", "--out", tmp_path / "run", "--config", tmp_path / "c.json", "--quiet", check=True)
+    ck = tmp_path / "run" / "checkpoints" / "step-000004.safetensors"
+    text = json.loads(river("eval", "--checkpoint", ck, "--text", corpus, "--max-bytes", 1000, check=True).stdout)
+    np.frombuffer(corpus.read_bytes()[:1000], dtype=np.uint8).astype(np.int32).tofile(tmp_path / "bytes.i32")
+    ids = json.loads(river("eval", "--checkpoint", ck, "--tokens", tmp_path / "bytes.i32", check=True).stdout)
+    assert ids["loss"] == text["loss"] and ids["tokens"] == text["tokens"] == 999
+    assert text["bytes"] == 999 and math.isclose(text["bits_per_byte"], text["loss"] / math.log(2), rel_tol=1e-12)
+    assert ids["bits_per_byte"] is None and ids["bytes"] is None
+    proc = river("eval", "--checkpoint", ck, "--tokens", tmp_path / "bytes.i32", "--max-bytes", 10)
+    assert proc.returncode != 0 and "--max-bytes 10 applies to --text only" in proc.stderr
