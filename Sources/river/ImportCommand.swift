@@ -49,6 +49,11 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Before a possibly long conversion: the output folder must exist.
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw ImportError("cannot write '\(out)': folder '\(folder)' does not exist or is not writable")
+        }
         let options = HFLlama.Options(contextLength: contextLength, expandGroupedQueryAttention: expandGqa,
                                       ignoredConfigKeys: Set(ignoreConfigKey))
         let summary = try HFLlama.importCheckpoint(directory: URL(fileURLWithPath: directory),

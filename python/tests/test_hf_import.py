@@ -105,7 +105,7 @@ def test_import_matches_transformers(river, tmp_path, token_ids, tied, dtype):
 
 
 def test_token_file_formats_agree(river, tmp_path, token_ids):
-    """int32 and int64 .npy, 2-D (rows concatenated), and raw little-endian int32 give the same result."""
+    """int32, int64 and uint16 .npy, 2-D (rows concatenated), and raw little-endian int32 give the same result."""
     tiny_llama(tied=False).save_pretrained(tmp_path / "hf")
     ck = tmp_path / "ck.safetensors"
     river("import", "--from", "hf-llama", tmp_path / "hf", "--out", ck, check=True)
@@ -113,6 +113,7 @@ def test_token_file_formats_agree(river, tmp_path, token_ids):
         "i64.npy": lambda p: np.save(p, token_ids.astype(np.int64)),
         "i32.npy": lambda p: np.save(p, token_ids.astype(np.int32)),
         "2d.npy": lambda p: np.save(p, token_ids.astype(np.int32).reshape(8, -1)),
+        "u16.npy": lambda p: np.save(p, token_ids.astype(np.uint16)),
         "raw.bin": lambda p: token_ids.astype("<i4").tofile(p),
     }
     results = []

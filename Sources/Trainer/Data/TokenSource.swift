@@ -5,8 +5,9 @@ import Foundation
 /// produced by any other tokenizer (`--tokens FILE`) — the way to evaluate an imported checkpoint whose
 /// tokenizer river does not have.
 ///
-/// Token files: a NumPy `.npy` array of little-endian int32 (`<i4`) or int64 (`<i8`), 1-D, or 2-D in C
-/// order (read flattened, rows concatenated); any other extension is read as raw little-endian int32.
+/// Token files: a NumPy `.npy` array of little-endian int32 (`<i4`) or int64 (`<i8`) — or another integer
+/// type: `<u2` (as tokenizers with ≤ 65536 ids save them), `<i2`, `<u4`, `<u8`, `|u1`, `|i1` — 1-D, or 2-D in
+/// C order (read flattened, rows concatenated); any other extension is read as raw little-endian int32.
 /// Every id must lie in 0..<vocabSize of the model.
 public enum TokenSource: Sendable, Equatable {
     case text(path: String, maxBytes: Int?)
@@ -78,18 +79,20 @@ public enum TokenFile {
             guard raw.count % 4 == 0 else {
                 throw DataError("\(path): \(raw.count) bytes is not a whole number of raw little-endian int32 token ids (a multiple of 4); a NumPy array must be named .npy")
             }
-            return try decode(raw, from: 0, count: raw.count / 4, width: 4, path: path, vocabSize: vocabSize)
+            return try decode(raw, from: 0, count: raw.count / 4, width: 4, signed: true, path: path, vocabSize: vocabSize,
+                              hint: " (raw files are read as little-endian int32; uint16 ids such as nanoGPT's .bin files must be converted, e.g. np.fromfile(f, np.uint16).astype(np.int32), or saved as .npy)")
         }
     }
 
     static func parseNPY(_ raw: UnsafeRawBufferPointer, path: String, vocabSize: Int) throws -> [Int32] {
         let h = try NPY.parseHeader(raw, path: path)
-        let width: Int
-        switch h.descr {
-        case "<i4": width = 4
-        case "<i8": width = 8
-        default:
-            throw DataError("\(path): dtype '\(h.descr)' is not supported for token ids (allowed: '<i4' int32, '<i8' int64, little-endian; convert with np.asarray(ids, dtype=np.int32))")
+        // Little-endian (or single-byte) integers; '<' and '|' are the byte orders numpy writes for them.
+        let kinds: [String: (width: Int, signed: Bool)] = [
+            "|u1": (1, false), "|i1": (1, true), "<u2": (2, false), "<i2": (2, true),
+            "<u4": (4, false), "<i4": (4, true), "<u8": (8, false), "<i8": (8, true),
+        ]
+        guard let (width, signed) = kinds[h.descr] else {
+            throw DataError("\(path): dtype '\(h.descr)' is not supported for token ids (allowed: little-endian integers '<i4' int32, '<i8' int64, also '<u2', '<i2', '<u4', '<u8', '|u1', '|i1'; convert with np.asarray(ids, dtype=np.int32))")
         }
         switch h.shape.count {
         case 0: throw DataError("\(path): the array is a scalar (shape ()); token ids must be a 1-D or 2-D array")
@@ -109,20 +112,24 @@ public enum TokenFile {
         guard needed == available else {
             throw DataError("\(path): \(available - needed) bytes follow the \(h.count) values of shape \(h.shape) (corrupt file?)")
         }
-        return try decode(raw, from: h.dataOffset, count: h.count, width: width, path: path, vocabSize: vocabSize)
+        return try decode(raw, from: h.dataOffset, count: h.count, width: width, signed: signed, path: path, vocabSize: vocabSize)
     }
 
-    /// Little-endian integers of `width` bytes from `offset`, each checked against the vocabulary.
-    static func decode(_ raw: UnsafeRawBufferPointer, from offset: Int, count: Int, width: Int, path: String,
-                       vocabSize: Int) throws -> [Int32] {
+    /// Little-endian integers of `width` bytes (1, 2, 4 or 8; signed or not) from `offset`, each checked
+    /// against the vocabulary; `hint` is appended to an out-of-range error.
+    static func decode(_ raw: UnsafeRawBufferPointer, from offset: Int, count: Int, width: Int, signed: Bool,
+                       path: String, vocabSize: Int, hint: String = "") throws -> [Int32] {
         var out = [Int32](repeating: 0, count: count)
         for k in 0..<count {
             let at = offset + k * width
-            let v: Int64 = width == 4
-                ? Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)))
-                : Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self))
+            var bits: UInt64 = 0
+            for b in 0..<width { bits |= UInt64(raw[at + b]) << (8 * b) }
+            let shift = UInt64(64 - 8 * width)
+            // Sign-extend a signed value (an unsigned 8-byte value above Int64.max reads negative: out of range).
+            let v: Int64 = signed ? Int64(bitPattern: bits << shift) >> Int64(shift) : Int64(bitPattern: bits)
             guard v >= 0, v < Int64(vocabSize) else {
-                throw DataError("\(path): token id \(v) at index \(k) is outside the model's vocabulary 0..<\(vocabSize)")
+                let shown = !signed && width == 8 ? String(bits) : String(v)
+                throw DataError("\(path): token id \(shown) at index \(k) is outside the model's vocabulary 0..<\(vocabSize)\(hint)")
             }
             out[k] = Int32(v)
         }
