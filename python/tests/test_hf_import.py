@@ -197,6 +197,13 @@ def test_bad_imports_are_clear_errors(river, hf_dir, name, config_changes, tenso
     assert not out.exists()
 
 
+def test_missing_output_folder(river, hf_dir, tmp_path):
+    out = tmp_path / "no-such-folder" / "ck.safetensors"
+    proc = river("import", "--from", "hf-llama", hf_dir / "good", "--out", out)
+    assert proc.returncode == 1 and "folder" in proc.stderr and "does not exist" in proc.stderr
+    assert not out.parent.exists()
+
+
 def test_ignored_key_and_context_length(river, hf_dir, tmp_path):
     d = copy_model(hf_dir / "good", tmp_path / "m", {"my_note": "hello"})
     river("import", "--from", "hf-llama", d, "--out", tmp_path / "a.safetensors", "--ignore-config-key", "my_note",
