@@ -129,6 +129,10 @@ struct HFImportTests {
         let c4 = try HFLlamaConfig.parse(v4, path: "config.json")
         #expect(c4.ropeTheta == 10_000 && !c4.tieWordEmbeddings)
         #expect(try c.transformerConfig(contextLength: 8).contextLength == 8)
+        // SmolLM-style keys (nanotron): rope_interleaved false, is_llama_config, transformers.js_config.
+        let smol = Self.config(["rope_interleaved": "false", "is_llama_config": "true",
+                                "transformers.js_config": #"{"kv_cache_dtype": {"fp16": "float16"}}"#])
+        #expect(try HFLlamaConfig.parse(smol, path: "config.json") == c)
         #expect(importErrorMessage { try c.transformerConfig(contextLength: 17) }?.contains("must be in 1...16") == true)
     }
 
@@ -139,6 +143,7 @@ struct HFImportTests {
         (["attention_bias": "true"], "'attention_bias' = true is not supported"),
         (["mlp_bias": "true"], "'mlp_bias' = true is not supported"),
         (["hidden_act": "\"gelu\""], "'hidden_act' = \"gelu\" is not supported"),
+        (["rope_interleaved": "true"], "'rope_interleaved' = true is not supported"),
         (["model_type": "\"mistral\""], "'model_type' = \"mistral\""),
         (["head_dim": "16"], "'head_dim' = 16 is not supported"),
         (["sliding_window": "4096"], "unknown config key 'sliding_window' = 4096"),

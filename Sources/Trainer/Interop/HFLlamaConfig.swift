@@ -27,7 +27,9 @@ public struct HFLlamaConfig: Sendable, Equatable {
     public static let descriptiveKeys: Set<String> = [
         "architectures", "bos_token_id", "eos_token_id", "pad_token_id", "dtype", "torch_dtype",
         "transformers_version", "use_cache", "initializer_range", "_name_or_path", "output_attentions",
-        "output_hidden_states", "return_dict", "tokenizer_class",
+        "output_hidden_states", "return_dict", "tokenizer_class", "transformers.js_config",
+        // Written by nanotron / SmolLM; transformers' LlamaForCausalLM does not read it.
+        "is_llama_config",
         // Dropout is off at evaluation; pretraining_tp only splits the same products into slices.
         "attention_dropout", "pretraining_tp",
     ]
@@ -35,7 +37,7 @@ public struct HFLlamaConfig: Sendable, Equatable {
     public static let modelKeys: Set<String> = [
         "model_type", "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "intermediate_size",
         "num_hidden_layers", "vocab_size", "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling",
-        "rope_parameters", "tie_word_embeddings", "hidden_act", "attention_bias", "mlp_bias",
+        "rope_parameters", "rope_interleaved", "tie_word_embeddings", "hidden_act", "attention_bias", "mlp_bias",
     ]
 
     /// Parses `config.json` bytes (`path` labels errors); `ignoring` lists unknown keys the user vouches
@@ -83,6 +85,10 @@ public struct HFLlamaConfig: Sendable, Equatable {
         try require("hidden_act", equals: "silu", default: "silu")
         for k in ["attention_bias", "mlp_bias"] where try bool(k, default: false) {
             throw fail("config key '\(k)' = true is not supported (river's linear layers have no bias)")
+        }
+        // nanotron's flag (SmolLM): false is transformers' rotate_half layout, the one converted here.
+        if try bool("rope_interleaved", default: false) {
+            throw fail("config key 'rope_interleaved' = true is not supported (transformers ignores it and rotates halves; the weights' RoPE layout is ambiguous — convert the checkpoint to transformers' layout first)")
         }
         let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
         let kv = try int("num_key_value_heads", default: heads)
