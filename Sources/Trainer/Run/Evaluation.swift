@@ -23,6 +23,32 @@ public struct Evaluation: Sendable {
     /// Most logits a run keeps (2³⁰ Float32 values, 4 GiB).
     public static let maxLogits = 1 << 30
 
+    /// Refuses a model whose activations cannot fit in this machine's memory instead of failing to
+    /// allocate them: a lower bound on the Float32 activations of a forward pass over `batch` sequences of
+    /// T tokens is (L + 1)·B·H·T² (attention probabilities) + 2·B·T·V (logits) + L·B·T·(7C + 3F).
+    /// An imported model's context T defaults to its max_position_embeddings, which can make T² dominate.
+    static func checkMemory(_ c: TransformerConfig, batch B: Int) throws {
+        func product(_ xs: Int...) -> Int? {
+            var p = 1
+            for x in xs { let (r, o) = p.multipliedReportingOverflow(by: x); if o { return nil }; p = r }
+            return p
+        }
+        let T = c.contextLength, L = c.layers
+        let terms = [product(L + 1, B, c.heads, T, T), product(2, B, T, c.vocabSize),
+                     product(L, B, T, 7 * c.width + 3 * c.mlpHidden)]
+        let floats = terms.reduce(Int?(0)) { acc, t in
+            guard let acc, let t else { return nil }
+            let (r, o) = acc.addingReportingOverflow(t)
+            return o ? nil : r
+        }
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        let needed = floats.map { Double($0) * 4 } ?? .infinity
+        guard needed <= available else {
+            let gib = { (x: Double) in String(format: "%.1f GiB", x / 1_073_741_824) }
+            throw RunError("evaluating \(B) sequence(s) of \(T) tokens needs at least \(needed.isFinite ? gib(needed) : "more memory than can be addressed") of activations (\(L) layers × \(c.heads) heads × T² attention probabilities), more than this machine's \(gib(available)); use a smaller --batch, or re-import the model with a shorter --context-length")
+        }
+    }
+
     /// Evaluates the checkpoint at `url` on `text` (encoded with its tokenizer).
     public static func run(checkpoint url: URL, text: [UInt8], batch: Int = 8, keepPerToken: Bool = false) throws -> Evaluation {
         let ck = try Checkpoint.read(from: url)
@@ -54,7 +80,9 @@ public struct Evaluation: Sendable {
         if keepLogits, predicted > Self.maxLogits / V {
             throw RunError("logits of \(predicted) tokens × \(V) ids exceed the \(Self.maxLogits)-value limit of a logits file; evaluate fewer tokens")
         }
-        let batch = max(1, batch)
+        // No more sequences per pass than there are windows (a short token file needs a small arena).
+        let batch = max(1, min(batch, max(1, predicted / T)))
+        try checkMemory(ck.config.model, batch: batch)
         let model = Transformer(config: ck.config.model, batchSize: batch, seed: 0)
         ck.parameters.withUnsafeBufferPointer { model.parameters.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
         let fullWindows = predicted / T
