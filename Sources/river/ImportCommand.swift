@@ -17,29 +17,29 @@ struct ImportCommand: ParsableCommand {
         model.safetensors.index.json; F32, F16 or BF16). RoPE pairing, names and layout are converted
         (docs/trainer-format.md, "Importing"). The checkpoint is step 0 with no optimizer state; its
         tokenizer is external, so evaluate it on token ids made with the original tokenizer (--tokens).
-        Prints JSON: {"out", "from", "source", "model", "parameters", "dtypes", "expandedKeyValueHeads"}.
+        Prints JSON: {"out", "from", "source", "model", "parameters", "dtypes", "expanded_key_value_heads"}.
 
         Examples:
           river import --from hf-llama ./TinyStories-LLaMA --out tiny.safetensors
           river eval --checkpoint tiny.safetensors --tokens ids.npy
         """)
 
-    @Option(name: .long, help: "Checkpoint format (\(ImportFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(name: .long, help: ArgumentHelp("Checkpoint format.", valueName: "format"))
     var from: ImportFormat
 
-    @Argument(help: "The folder holding the checkpoint.")
+    @Argument(help: ArgumentHelp("The folder holding the checkpoint.", valueName: "dir"))
     var directory: String
 
-    @Option(name: .long, help: "River checkpoint file to write (.safetensors).")
+    @Option(name: .long, help: ArgumentHelp("River checkpoint file to write (.safetensors).", valueName: "path"))
     var out: String
 
-    @Option(name: .long, help: "Context length T of the river model (default and maximum: max_position_embeddings).")
+    @Option(name: .long, help: ArgumentHelp("Context length T of the river model (default and maximum: max_position_embeddings).", valueName: "n"))
     var contextLength: Int?
 
     @Flag(name: .long, help: "Accept grouped-query attention by repeating each key/value head for its query heads.")
     var expandGqa = false
 
-    @Option(name: .long, help: "An unknown config.json key that does not change the forward pass (repeatable).")
+    @Option(name: .long, help: ArgumentHelp("An unknown config.json key that does not change the forward pass (repeatable).", valueName: "key"))
     var ignoreConfigKey: [String] = []
 
     func validate() throws {
@@ -59,7 +59,8 @@ struct ImportCommand: ParsableCommand {
         let summary = try HFLlama.importCheckpoint(directory: URL(fileURLWithPath: directory),
                                                    to: URL(fileURLWithPath: out), options: options)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         var json = try encoder.encode(summary)
         json.append(contentsOf: Array("\n".utf8))
         FileHandle.standardOutput.write(json)

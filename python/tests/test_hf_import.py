@@ -58,7 +58,7 @@ def reference(model, ids):
 def river_eval(river, ck, tokens, tmp_path, tag):
     per_token, logits = tmp_path / f"{tag}.csv", tmp_path / f"{tag}-logits.npy"
     proc = river("eval", "--checkpoint", ck, "--tokens", tokens, "--per-token", per_token, "--logits", logits,
-                 "--batch", 2, check=True)
+                 check=True)
     summary = json.loads(proc.stdout)
     table = np.loadtxt(per_token, delimiter=",", skiprows=1)
     return summary, table, np.load(logits)
@@ -81,7 +81,7 @@ def test_import_matches_transformers(river, tmp_path, token_ids, tied, dtype):
     out = river("import", "--from", "hf-llama", tmp_path / "hf", "--out", tmp_path / "ck.safetensors", check=True)
     info = json.loads(out.stdout)
     assert info["dtypes"] == [{"float32": "F32", "float16": "F16", "bfloat16": "BF16"}[dtype]]
-    assert info["model"]["tiedEmbeddings"] == tied and info["model"]["contextLength"] == T
+    assert info["model"]["tied_embeddings"] == tied and info["model"]["context_length"] == T
     assert info["parameters"] == sum(p.numel() for p in model.parameters())
 
     # The reference is the saved model loaded back in float32 (weights rounded to the saved dtype; the RoPE
