@@ -4,3 +4,5 @@ import LinearAlgebra
 extension RunError: RiverError {}
 extension DataError: RiverError {}
 extension TransformerConfigError: RiverError {}
+extension ImportError: RiverError {}
+extension AnalysisError: RiverError {}

@@ -19,24 +19,24 @@ struct AnalyzeHVP: ParsableCommand {
         """,
         shouldDisplay: false)
 
-    @Option(name: .long, help: "Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).")
+    @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).", valueName: "file"))
     var checkpoint: String
 
     @OptionGroup var text: AnalysisTextOptions
 
-    @Option(name: .long, help: "Seed of the direction v (standard normal entries).")
+    @Option(name: .long, help: ArgumentHelp("Seed of the direction v (standard normal entries).", valueName: "seed"))
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Central-difference step h along the unit direction.")
+    @Option(name: .long, help: ArgumentHelp("Central-difference step h along the unit direction.", valueName: "x"))
     var finiteDifferenceStep: Double = 1e-5
 
-    @Option(name: .long, help: "Sequences per forward pass.")
+    @Option(name: .long, help: ArgumentHelp("Sequences per forward pass.", valueName: "n"))
     var batchSize: Int = 4
 
-    @Option(name: .long, help: "Output safetensors file.")
+    @Option(name: .long, help: ArgumentHelp("Output safetensors file.", valueName: "path"))
     var out: String
 
-    @Option(name: .customLong("repeat"), help: "After the first (warm-up) product, time this many more and print their seconds as JSON (benchmarks).")
+    @Option(name: .customLong("repeat"), help: ArgumentHelp("After the first (warm-up) product, time this many more and print their seconds as JSON (benchmarks).", valueName: "n"))
     var repeats: Int = 0
 
     func validate() throws {
@@ -71,7 +71,7 @@ struct AnalyzeHVP: ParsableCommand {
         try SafeTensors(tensors: out).write(to: URL(fileURLWithPath: self.out))
         if repeats > 0 {
             struct Timing: Encodable { var hvp_seconds: [Double]; var parameters: Int; var tokens: Int }
-            try printJSON(Timing(hvp_seconds: seconds, parameters: loss.dimension, tokens: loss.windows.predicted))
+            try JSONOutput.print(Timing(hvp_seconds: seconds, parameters: loss.dimension, tokens: loss.windows.predicted))
         }
     }
 

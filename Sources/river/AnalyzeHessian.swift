@@ -23,24 +23,24 @@ struct AnalyzeHessian: ParsableCommand {
             --text data/shakespeare.txt --max-bytes 4096 --top 5 --iterations 30 --trace-probes 10
         """)
 
-    @Option(name: .long, help: "Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).")
+    @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).", valueName: "file"))
     var checkpoint: String
 
     @OptionGroup var text: AnalysisTextOptions
 
-    @Option(name: .long, help: "Number of extreme eigenvalues K.")
+    @Option(name: .long, help: ArgumentHelp("Number of extreme eigenvalues K.", valueName: "n"))
     var top: Int = 5
 
     @Flag(name: .long, help: "The smallest eigenvalues (ascending) instead of the largest.")
     var bottom = false
 
-    @Option(name: .long, help: "Lanczos steps M (≥ K); also the steps of each SLQ run.")
+    @Option(name: .long, help: ArgumentHelp("Lanczos steps M (≥ K); also the steps of each SLQ run.", valueName: "n"))
     var iterations: Int = 30
 
-    @Option(name: .long, help: "Hutchinson probes for the trace (0: skip the trace).")
+    @Option(name: .long, help: ArgumentHelp("Hutchinson probes for the trace (0: skip the trace).", valueName: "n"))
     var traceProbes: Int = 10
 
-    @Option(name: .long, help: "Write the SLQ spectral density here (CSV lambda,density).")
+    @Option(name: .long, help: ArgumentHelp("Write the SLQ spectral density here (CSV lambda,density).", valueName: "path"))
     var density: String?
 
     @Option(name: .long, help: ArgumentHelp("SLQ probes for --density: Lanczos runs from independent random start vectors.", valueName: "n"))
@@ -49,10 +49,10 @@ struct AnalyzeHessian: ParsableCommand {
     @Flag(name: .long, help: "Analyse the Adam-preconditioned Hessian P^(-1/2) H P^(-1/2) and report Adam's stability threshold.")
     var preconditioned = false
 
-    @Option(name: .long, help: "Sequences per forward pass (memory grows with it).")
+    @Option(name: .long, help: ArgumentHelp("Sequences per forward pass (memory grows with it).", valueName: "n"))
     var batchSize: Int = 4
 
-    @Option(name: .long, help: "Seed of the Lanczos start vector and the probes (integer ≥ 0).")
+    @Option(name: .long, help: ArgumentHelp("Seed of the Lanczos start vector and the probes (integer ≥ 0).", valueName: "seed"))
     var seed: UInt64 = 0
 
     func validate() throws {
@@ -79,6 +79,6 @@ struct AnalyzeHessian: ParsableCommand {
         if let density, let spectrum {
             try AtomicFile.write(HessianAnalysis.densityCSV(spectrum), to: URL(fileURLWithPath: density))
         }
-        try printJSON(report)
+        try JSONOutput.print(report)
     }
 }

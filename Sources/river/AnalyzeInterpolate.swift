@@ -16,31 +16,35 @@ struct AnalyzeInterpolate: ParsableCommand {
         cross-section; from a pre-decay to a post-decay checkpoint, a monotone descent.
 
         Example:
-          river analyze interpolate --from runs/main/checkpoints/step-000200.safetensors \\
-            --to runs/main/checkpoints/step-000300.safetensors --text data/shakespeare.txt --max-bytes 20000 --out interp.csv
+          river analyze interpolate \\
+            --checkpoints runs/main/checkpoints/step-000200.safetensors,runs/main/checkpoints/step-000300.safetensors --text data/shakespeare.txt --max-bytes 20000 --out interp.csv
         """)
 
-    @Option(name: .long, help: "Checkpoint A (alpha = 0).")
-    var from: String
+    @Option(name: .long, help: ArgumentHelp("The two end points A,B: checkpoint A (alpha = 0) and checkpoint B (alpha = 1), same architecture and tokenizer.", valueName: "file,..."),
+            transform: CommaList<String>.parse)
+    var checkpoints: CommaList<String>
 
-    @Option(name: .long, help: "Checkpoint B (alpha = 1); same architecture and tokenizer as A.")
-    var to: String
+    var from: String { checkpoints[0] }
+    var to: String { checkpoints[1] }
 
     @OptionGroup var text: AnalysisTextOptions
 
-    @Option(name: .long, help: "Points on [0, 1] (≥ 2).")
+    @Option(name: .long, help: ArgumentHelp("Points on [0, 1] (≥ 2).", valueName: "n"))
     var points: Int = 21
 
-    @Option(name: .long, help: "Continue the grid to -extend and 1 + extend (≥ 0).")
+    @Option(name: .long, help: ArgumentHelp("Continue the grid to -extend and 1 + extend (≥ 0).", valueName: "x"))
     var extend: Double = 0.25
 
-    @Option(name: .long, help: "Sequences per forward pass (river eval's --batch).")
+    @Option(name: .long, help: ArgumentHelp("Sequences per forward pass (as river eval's --batch-size).", valueName: "n"))
     var batchSize: Int = 8
 
-    @Option(name: .long, help: "Write the CSV here instead of stdout.")
+    @Option(name: .long, help: ArgumentHelp("Write the CSV here instead of stdout.", valueName: "path"))
     var out: String?
 
     func validate() throws {
+        if checkpoints.count != 2 {
+            throw ValidationError("--checkpoints takes exactly two checkpoints A,B (alpha = 0 and alpha = 1), got \(checkpoints.count)")
+        }
         if points < 2 { throw ValidationError("--points must be at least 2 (alpha = 0 and alpha = 1), got \(points)") }
         if !(extend.isFinite && extend >= 0) { throw ValidationError("--extend must be finite and ≥ 0, got \(extend)") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }

@@ -20,16 +20,16 @@ struct AnalyzeNoise: ParsableCommand {
           river analyze noise --checkpoint runs/main/checkpoints/step-000300.safetensors --batches 32 --batch-size 8
         """)
 
-    @Option(name: .long, help: "Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors); its run's corpus must be readable.")
+    @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors); its run's corpus must be readable.", valueName: "file"))
     var checkpoint: String
 
-    @Option(name: .long, help: "Minibatches drawn (even, ≥ 4: they form independent pairs).")
+    @Option(name: .long, help: ArgumentHelp("Minibatches drawn (even, ≥ 4: they form independent pairs).", valueName: "n"))
     var batches: Int = 32
 
-    @Option(name: .long, help: "Windows (sequences) per minibatch.")
+    @Option(name: .long, help: ArgumentHelp("Windows (sequences) per minibatch.", valueName: "n"))
     var batchSize: Int = 8
 
-    @Option(name: .long, help: "Seed of the minibatch draws (integer ≥ 0).")
+    @Option(name: .long, help: ArgumentHelp("Seed of the minibatch draws (integer ≥ 0).", valueName: "seed"))
     var seed: UInt64 = 0
 
     func validate() throws {
@@ -39,6 +39,6 @@ struct AnalyzeNoise: ParsableCommand {
 
     func run() throws {
         let ck = try AnalysisInput.checkpoint(checkpoint)
-        try printJSON(try GradientNoise.run(ck, batches: batches, batchSize: batchSize, seed: seed))
+        try JSONOutput.print(try GradientNoise.run(ck, batches: batches, batchSize: batchSize, seed: seed))
     }
 }

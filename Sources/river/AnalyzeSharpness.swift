@@ -19,24 +19,24 @@ struct AnalyzeSharpness: ParsableCommand {
           river analyze sharpness --run runs/main --text data/shakespeare.txt --max-bytes 4096 --out sharpness.csv
         """)
 
-    @Option(name: .customLong("run"), help: "Run directory (river train --out).")
+    @Option(name: .customLong("run"), help: ArgumentHelp("Run directory (river train --out).", valueName: "dir"))
     var runDirectory: String
 
     @OptionGroup var text: AnalysisTextOptions
 
-    @Option(name: .long, help: "Eigenvalues per checkpoint (the largest first).")
+    @Option(name: .long, help: ArgumentHelp("Eigenvalues per checkpoint (the largest first).", valueName: "n"))
     var top: Int = 1
 
-    @Option(name: .long, help: "Lanczos steps per eigenproblem (≥ --top).")
+    @Option(name: .long, help: ArgumentHelp("Lanczos steps per eigenproblem (≥ --top).", valueName: "n"))
     var iterations: Int = 20
 
-    @Option(name: .long, help: "Sequences per forward pass.")
+    @Option(name: .long, help: ArgumentHelp("Sequences per forward pass.", valueName: "n"))
     var batchSize: Int = 4
 
-    @Option(name: .long, help: "Seed of the Lanczos start vectors (integer ≥ 0).")
+    @Option(name: .long, help: ArgumentHelp("Seed of the Lanczos start vectors (integer ≥ 0).", valueName: "seed"))
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Write the CSV here instead of stdout.")
+    @Option(name: .long, help: ArgumentHelp("Write the CSV here instead of stdout.", valueName: "path"))
     var out: String?
 
     func validate() throws {

@@ -23,36 +23,34 @@ struct AnalyzeTokens: ParsableCommand {
             --text data/shakespeare.txt --max-bytes 50000 --uncertainty ngram --order 2 --buckets 5
         """)
 
-    @Option(name: .long, help: "Checkpoints, comma-separated (same architecture and tokenizer).")
-    var checkpoints: String
+    @Option(name: .long, help: ArgumentHelp("Checkpoints, comma-separated (same architecture and tokenizer).", valueName: "file,..."),
+            transform: CommaList<String>.parse)
+    var checkpoints: CommaList<String>
 
     @OptionGroup var text: AnalysisTextOptions
 
-    @Option(name: .long, help: "Uncertainty source: ngram or model:CK.")
+    @Option(name: .long, help: ArgumentHelp("Uncertainty source: ngram or model:CK.", valueName: "source"))
     var uncertainty: UncertaintySource = .ngram
 
-    @Option(name: .long, help: "n-gram order k (previous tokens of context), 0...4.")
+    @Option(name: .long, help: ArgumentHelp("n-gram order k (previous tokens of context), 0...4.", valueName: "n"))
     var order: Int = 2
 
-    @Option(name: .long, help: "Number of equal-count buckets.")
+    @Option(name: .long, help: ArgumentHelp("Number of equal-count buckets.", valueName: "n"))
     var buckets: Int = 5
 
-    @Option(name: .long, help: "Sequences per forward pass.")
+    @Option(name: .long, help: ArgumentHelp("Sequences per forward pass.", valueName: "n"))
     var batchSize: Int = 8
 
-    @Option(name: .long, help: "Write the CSV here instead of stdout.")
+    @Option(name: .long, help: ArgumentHelp("Write the CSV here instead of stdout.", valueName: "path"))
     var out: String?
 
     func validate() throws {
         if !(0...4).contains(order) { throw ValidationError("--order must be in 0...4, got \(order)") }
         if buckets < 1 { throw ValidationError("--buckets must be at least 1, got \(buckets)") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        if checkpointList.isEmpty || checkpointList.contains(where: \.isEmpty) {
-            throw ValidationError("--checkpoints '\(checkpoints)' must be a comma-separated list of checkpoint files without empty elements")
-        }
     }
 
-    var checkpointList: [String] { checkpoints.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    var checkpointList: [String] { checkpoints.elements }
 
     func run() throws {
         let names = checkpointList

@@ -93,7 +93,7 @@ struct AnalysisTests {
         #expect(report.lr == 0.02 && abs(report.threshold - 1900) < 1e-9)
         #expect(report.step == 30 && report.parameters == 1148 && report.tokens == 119 && report.preconditioned)
         #expect(report.trace.isFinite && report.traceStderr >= 0 && report.hvpSeconds > 0)
-        let csv = HessianAnalysis.densityCSV(density!)
+        let csv = try HessianAnalysis.densityCSV(density!)
         #expect(csv.hasPrefix("lambda,density\n") && csv.split(separator: "\n").count == 513)
         // P from v̂ = v/(1 − β₂ᵗ): one entry by hand.
         let v̂ = Double(ck.secondMoment[7]) / (1 - pow(0.95, 30.0))

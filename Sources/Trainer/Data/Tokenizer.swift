@@ -219,8 +219,12 @@ public func loadTokenizer(json data: Data, source: String = "tokenizer.json") th
             throw DataError("\(source): vocabSize \(v) disagrees with \(merges.count) merges (expected \(t.vocabSize))")
         }
         return t
+    case "external":
+        // Written by `river import`: the ids come from the original framework's tokenizer.
+        let from = (obj["source"] as? String).map { " (\($0))" } ?? ""
+        throw DataError("\(source): this checkpoint's tokenizer is external\(from) and river cannot encode text with it; pass token ids made with that tokenizer via --tokens FILE (.npy int32/int64 or raw little-endian int32)")
     default:
-        throw DataError("\(source): unknown tokenizer type '\(type)' (allowed: byte, bpe)")
+        throw DataError("\(source): unknown tokenizer type '\(type)' (allowed: byte, bpe, external)")
     }
 }
 

@@ -44,7 +44,9 @@ public struct Checkpoint {
         }
     }
 
-    public func write(to url: URL, tensors: [ParameterTensor]) throws {
+    /// Writes the checkpoint; `extraMetadata` adds entries (e.g. an import's provenance) next to the
+    /// standard ones, which it cannot replace.
+    public func write(to url: URL, tensors: [ParameterTensor], extraMetadata: [String: String] = [:]) throws {
         var st = SafeTensors()
         let (firstName, secondName) = Self.optimizerNames(config.optimizer.algorithm)
         for t in tensors {
@@ -65,6 +67,7 @@ public struct Checkpoint {
             "config": String(decoding: try config.json(), as: UTF8.self),
             "tokenizer": String(decoding: tokenizerJSON, as: UTF8.self),
         ]
+        st.metadata.merge(extraMetadata) { standard, _ in standard }
         try st.write(to: url)
     }
 

@@ -57,36 +57,97 @@ public struct EvaluationWindows: Sendable, Equatable {
     }
 }
 
-/// Loss of a checkpoint on a text: the text is tokenized with the checkpoint's tokenizer and cut into
-/// ``EvaluationWindows`` (windows of T + 1 tokens overlapping by one), so every token but the first is
-/// predicted exactly once with up to T tokens of context.
+/// Loss of a checkpoint on a token stream (a text encoded with the checkpoint's tokenizer, or token ids
+/// from a file; see ``TokenSource``): the stream is cut into consecutive windows of T + 1 tokens
+/// overlapping by one (window k predicts tokens kT+1 … kT+T), so every token but the first is predicted
+/// exactly once with up to T tokens of context.
 public struct Evaluation: Sendable {
     /// Mean cross-entropy in nats per predicted token.
     public var loss: Double
-    /// Total nats / ln 2 / bytes of the predicted tokens.
-    public var bitsPerByte: Double
+    /// Total nats / ln 2 / bytes of the predicted tokens; nil when the bytes are unknown (token files).
+    public var bitsPerByte: Double?
     public var tokens: Int
-    public var bytes: Int
+    /// Bytes the predicted tokens stand for; nil for token files.
+    public var bytes: Int?
     public var step: Int
     /// Loss of every predicted token (position i + 1 of the token stream), if requested.
     public var perToken: [Float]?
     public var targets: [Int32]?
+    /// Logits of every predicted token, [tokens, vocabSize] row-major, if requested.
+    public var logits: [Float]?
 
-    /// Evaluates the checkpoint at `url` on `text`.
+    /// Most logits a run keeps (2³⁰ Float32 values, 4 GiB).
+    public static let maxLogits = 1 << 30
+
+    /// Refuses a model whose activations cannot fit in this machine's memory instead of failing to
+    /// allocate them: a lower bound on the Float32 activations of a forward pass over `batch` sequences of
+    /// T tokens is (L + 1)·B·H·T² (attention probabilities) + 2·B·T·V (logits) + L·B·T·(7C + 3F).
+    /// An imported model's context T defaults to its max_position_embeddings, which can make T² dominate.
+    static func checkMemory(_ c: TransformerConfig, batch B: Int) throws {
+        func product(_ xs: Int...) -> Int? {
+            var p = 1
+            for x in xs { let (r, o) = p.multipliedReportingOverflow(by: x); if o { return nil }; p = r }
+            return p
+        }
+        let T = c.contextLength, L = c.layers
+        let terms = [product(L + 1, B, c.heads, T, T), product(2, B, T, c.vocabSize),
+                     product(L, B, T, 7 * c.width + 3 * c.mlpHidden)]
+        let floats = terms.reduce(Int?(0)) { acc, t in
+            guard let acc, let t else { return nil }
+            let (r, o) = acc.addingReportingOverflow(t)
+            return o ? nil : r
+        }
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        let needed = floats.map { Double($0) * 4 } ?? .infinity
+        guard needed <= available else {
+            let gib = { (x: Double) in String(format: "%.1f GiB", x / 1_073_741_824) }
+            throw RunError("evaluating \(B) sequence(s) of \(T) tokens needs at least \(needed.isFinite ? gib(needed) : "more memory than can be addressed") of activations (\(L) layers × \(c.heads) heads × T² attention probabilities), more than this machine's \(gib(available)); use a smaller --batch, or re-import the model with a shorter --context-length")
+        }
+    }
+
+    /// Evaluates the checkpoint at `url` on `text` (encoded with its tokenizer).
     public static func run(checkpoint url: URL, text: [UInt8], batch: Int = 8, keepPerToken: Bool = false) throws -> Evaluation {
         let ck = try Checkpoint.read(from: url)
         let tokenizer = try loadTokenizer(json: ck.tokenizerJSON, source: url.path + " (tokenizer metadata)")
-        let tokens = tokenizer.encode(text)
+        return try run(ck, tokens: tokenizer.encode(text), tokenizer: tokenizer, batch: batch, keepPerToken: keepPerToken)
+    }
+
+    /// Evaluates the checkpoint at `url` on the tokens of `source`.
+    public static func run(checkpoint url: URL, source: TokenSource, batch: Int = 8, keepPerToken: Bool = false,
+                           keepLogits: Bool = false) throws -> Evaluation {
+        let ck = try Checkpoint.read(from: url)
+        let t = try source.load(tokenizerJSON: ck.tokenizerJSON, tokenizerSource: url.path + " (tokenizer metadata)",
+                                vocabSize: ck.config.model.vocabSize)
+        return try run(ck, tokens: t.ids, tokenizer: t.tokenizer, batch: batch, keepPerToken: keepPerToken,
+                       keepLogits: keepLogits)
+    }
+
+    /// Evaluates a loaded checkpoint on `tokens` (ids in 0..<vocabSize); bytes are counted with `tokenizer`.
+    public static func run(_ ck: Checkpoint, tokens: [Int32], tokenizer: (any Tokenizer)?, batch: Int = 8,
+                           keepPerToken: Bool = false, keepLogits: Bool = false) throws -> Evaluation {
         try requirePrediction(tokens)
         guard batch >= 1 else { throw RunError("batch size \(batch) is not allowed: need at least 1") }
-        try ck.config.model.checkMemory(batchSize: batch)
-        let (total, losses) = totalLoss(config: ck.config.model, parameters: ck.parameters, tokens: tokens,
-                                        batch: batch, keepPerToken: keepPerToken)
+        let V = ck.config.model.vocabSize
+        if let k = tokens.firstIndex(where: { $0 < 0 || Int($0) >= V }) {
+            throw RunError("token id \(tokens[k]) at index \(k) is outside the model's vocabulary 0..<\(V)")
+        }
         let predicted = tokens.count - 1
-        let bytes = tokens.dropFirst().reduce(0) { $0 + tokenizer.byteLength(of: $1) }
-        return Evaluation(loss: total / Double(predicted), bitsPerByte: total / log(2.0) / Double(bytes),
+        if keepLogits, predicted > Self.maxLogits / V {
+            throw RunError("logits of \(predicted) tokens × \(V) ids exceed the \(Self.maxLogits)-value limit of a logits file; evaluate fewer tokens")
+        }
+        let passBatch = passBatchSize(batch, tokenCount: tokens.count, contextLength: ck.config.model.contextLength)
+        try checkMemory(ck.config.model, batch: passBatch)
+        try ck.config.model.checkMemory(batchSize: passBatch)
+        var logits = [Float](repeating: 0, count: keepLogits ? predicted * V : 0)
+        let (total, losses) = logits.withUnsafeMutableBufferPointer { out in
+            totalLoss(config: ck.config.model, parameters: ck.parameters, tokens: tokens, batch: passBatch,
+                      keepPerToken: keepPerToken, logits: keepLogits ? out : nil)
+        }
+        let bytes = tokenizer.map { tk in tokens.dropFirst().reduce(0) { $0 + tk.byteLength(of: $1) } }
+        return Evaluation(loss: total / Double(predicted), bitsPerByte: bytes.map { total / log(2.0) / Double($0) },
                           tokens: predicted, bytes: bytes, step: ck.step,
-                          perToken: keepPerToken ? losses : nil, targets: keepPerToken ? Array(tokens.dropFirst()) : nil)
+                          perToken: keepPerToken ? losses : nil, targets: keepPerToken ? Array(tokens.dropFirst()) : nil,
+                          logits: keepLogits ? logits : nil)
     }
 
     /// Throws unless `tokens` holds at least one (input, target) pair.
@@ -99,15 +160,24 @@ public struct Evaluation: Sendable {
     /// Σ of the per-token losses (nats, Float32 model) over every predicted token of `tokens`, and the
     /// per-token losses themselves when `keepPerToken`. `tokens` must hold at least 2 tokens.
     public static func totalLoss(config: TransformerConfig, parameters: [Float], tokens: [Int32], batch: Int = 8,
-                                 keepPerToken: Bool = false) -> (total: Double, perToken: [Float]) {
-        let model = Transformer(config: config, batchSize: max(1, batch), seed: 0)
+                                 keepPerToken: Bool = false, logits: UnsafeMutableBufferPointer<Float>? = nil)
+        -> (total: Double, perToken: [Float]) {
+        let b = passBatchSize(batch, tokenCount: tokens.count, contextLength: config.contextLength)
+        let model = Transformer(config: config, batchSize: b, seed: 0)
         parameters.withUnsafeBufferPointer { model.parameters.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
-        return totalLoss(model: model, tokens: tokens, keepPerToken: keepPerToken)
+        return totalLoss(model: model, tokens: tokens, keepPerToken: keepPerToken, logits: logits)
+    }
+
+    /// Sequences per forward pass: at most `batch`, and no more than the stream has windows (a short token
+    /// file needs a small arena). Losses do not depend on it.
+    public static func passBatchSize(_ batch: Int, tokenCount: Int, contextLength T: Int) -> Int {
+        max(1, min(batch, max(1, (tokenCount - 1) / T)))
     }
 
     /// As above, with `model`'s current parameters, in forward passes of `model.batchSize` windows.
-    public static func totalLoss(model: Transformer, tokens: [Int32], keepPerToken: Bool = false)
-        -> (total: Double, perToken: [Float]) {
+    /// `logits`, when given, receives the logits of every predicted token ([predicted, vocabSize] row-major).
+    public static func totalLoss(model: Transformer, tokens: [Int32], keepPerToken: Bool = false,
+                                 logits: UnsafeMutableBufferPointer<Float>? = nil) -> (total: Double, perToken: [Float]) {
         let T = model.config.contextLength
         let windows = EvaluationWindows(tokenCount: tokens.count, sequenceLength: T)
         var losses = [Float](repeating: 0, count: keepPerToken ? windows.predicted : 0)
@@ -121,6 +191,10 @@ public struct Evaluation: Sendable {
             for i in 0..<b.tokens {
                 total += Double(l[i])
                 if keepPerToken { losses[offset + i] = l[i] }
+            }
+            if let logits {
+                let V = model.config.vocabSize
+                (logits.baseAddress! + offset * V).update(from: model.lastLogits.baseAddress!, count: b.tokens * V)
             }
         }
         return (total, losses)
