@@ -9,7 +9,7 @@ struct River: ParsableCommand {
             SpectrumCommand.self, SimulateCommand.self,
             BigramCommand.self,
             TrainCommand.self, BranchCommand.self, SweepCommand.self, EvalCommand.self,
-            ExperimentCommand.self,
+            ExperimentCommand.self, CurveCommand.self,
             DebugGradCommand.self,
         ])
 }
