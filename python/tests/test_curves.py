@@ -157,3 +157,30 @@ def test_bad_inputs(tmp_path, river):
     assert "'bogus'" in bad(river, "fit", "--law", "bogus", "--runs", f"{good},{good2}", "--out", tmp_path / "f.json")
     assert "--schedules has 1 files but --runs has 2" in bad(river, "fit", "--law", "momentum", "--runs", f"{good},{good2}",
                                                              "--schedules", good, "--out", tmp_path / "f.json")
+
+
+# The Multi-Power Law authors' published fits and held-out averages (datasets/multipowerlaw/README.md,
+# from their paper and `src/config.py`): [L0, A, alpha, B, C, beta, gamma] and R², MAE, RMSE, PredE, WorstE.
+PUBLISHED = {
+    25: ([3.04045406, 0.52468604, 0.50786857, 363.78751622, 2.06560812, 0.58279013, 0.64142257],
+         {"r2": 0.9988, "mae": 0.00376, "rmse": 0.00465, "pred_e": 0.00110, "worst_e": 0.00409}),
+    100: ([2.6514477, 0.60115152, 0.45295811, 437.9464276, 2.13245612, 0.59785199, 0.65523644],
+          {"r2": 0.9983, "mae": 0.00435, "rmse": 0.00592, "pred_e": 0.00142, "worst_e": 0.00583}),
+    400: ([2.37474466, 0.65421216, 0.42878731, 523.42464371, 2.02462735, 0.59350493, 0.63472457],
+          {"r2": 0.9978, "mae": 0.00484, "rmse": 0.00730, "pred_e": 0.00168, "worst_e": 0.00995}),
+}
+HELD_OUT = ["constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3", "wsdcon_18"]
+
+
+@pytest.mark.parametrize("size", [25, 100, 400])
+def test_published_fit_reproduces_published_held_out_numbers(tmp_path, river, repo, size):
+    """`river curve predict` with the authors' parameters and exact LRs gives their table, to the rounding
+    of the published digits (half a unit in the last digit)."""
+    params, table = PUBLISHED[size]
+    fit = fit_file(tmp_path / "fit.json", "multi-power", params)
+    data = repo / "datasets" / "multipowerlaw"
+    got = [json.loads(river("curve", "predict", "--fit", fit, "--run", data / f"csv_{size}" / f"{n}.csv",
+                            "--schedule", data / "schedules" / f"{n}.csv", check=True).stdout) for n in HELD_OUT]
+    for key, want in table.items():
+        digits = 4 if key == "r2" else 5  # the table's R² has 4 decimals, the errors 5
+        assert abs(np.mean([g[key] for g in got]) - want) <= 0.5 * 10 ** -digits + 1e-9, key
