@@ -124,7 +124,7 @@ struct CurveAdviseCommand: ParsableCommand {
         abstract: "Schedule advice from a fitted law: decay shape, start and length minimising the predicted final loss.",
         discussion: """
         Candidates: the cosine, and WSD with each --shapes decay over 5%…100% of the budget, all with the
-        fit runs' warmup and the floor --min-ratio·peak. Prints CSV (best first):
+        fit runs' warmup (or --warmup, Levanter's rule: ≤ 1 a fraction, > 1 steps) and the floor --min-ratio·peak. Prints CSV (best first):
         kind,shape,decay_steps,decay_start,predicted_final_loss; --json prints the same as JSON.
         """)
 
@@ -144,8 +144,8 @@ struct CurveAdviseCommand: ParsableCommand {
     @Option(name: .customLong("min-ratio"), help: "The decay floor as a fraction of the peak.")
     var minRatio: Double = 0.1
 
-    @Option(help: "Warmup steps (default: the first fitted run's, capped below the budget).")
-    var warmup: Int?
+    @Option(help: "Warmup: a fraction of the budget (≤ 1) or whole steps (> 1); default the first fitted run's, at most 10% of the budget.")
+    var warmup: Double?
 
     @Flag(help: "Print JSON instead of CSV.")
     var json = false
@@ -153,6 +153,11 @@ struct CurveAdviseCommand: ParsableCommand {
     func validate() throws {
         guard steps >= 2 else { throw ValidationError("--steps \(steps): the budget must be at least 2 steps") }
         guard minRatio > 0, minRatio < 1 else { throw ValidationError("--min-ratio \(minRatio) must be in (0, 1)") }
+        if let w = warmup {
+            guard w.isFinite, w >= 0, w <= Double(steps), w <= 1 || w == w.rounded() else {
+                throw ValidationError("--warmup \(w): give a fraction ≤ 1 of the budget or a whole number of steps ≤ --steps \(steps)")
+            }
+        }
     }
 
     func run() throws {
@@ -163,7 +168,7 @@ struct CurveAdviseCommand: ParsableCommand {
             }
             return shape
         }
-        let w = warmup ?? min(fitResult.warmup, steps / 10)
+        let w = warmup.map { $0 <= 1 ? Int($0 * Double(steps)) : Int($0) } ?? min(fitResult.warmup, steps / 10)
         let candidates = try CurveAdvice.candidates(law: fitResult.law.law, parameters: p, steps: steps,
                                                     peak: peak ?? fitResult.peak, warmup: w, minRatio: minRatio,
                                                     shapes: shapeList)
