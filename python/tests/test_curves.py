@@ -184,3 +184,39 @@ def test_published_fit_reproduces_published_held_out_numbers(tmp_path, river, re
     for key, want in table.items():
         digits = 4 if key == "r2" else 5  # the table's R² has 4 decimals, the errors 5
         assert abs(np.mean([g[key] for g in got]) - want) <= 0.5 * 10 ** -digits + 1e-9, key
+
+
+def test_run_directory_and_schedule_json(tmp_path, river):
+    """A `river train` run directory (config.json schedule + metrics.jsonl) is a run: its exact LRs come from
+    the ScheduleSpec and its validation losses of record n sit at curve step n-1; a ScheduleSpec .json given
+    with --schedule replaces a run file's interpolated LRs. Reference: the numpy momentum law on the same LRs."""
+    spec = {"kind": "wsd", "steps": 300, "peak": 2e-3, "warmup": 30, "decay": 60, "shape": "linear",
+            "minRatio": 0.1, "rewarmup": 0, "decayOf": "cycle"}
+    w, p, r = 30, 2e-3, 0.1
+    t = np.arange(300)
+    eta = np.where(t < w, p * t / w, np.where(t < 240, p, p * (r + (1 - r) * (1 - (t - 240) / 60))))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"schedule": spec}))
+    lines = []
+    for n in range(1, 301):
+        rec = {"step": n, "lr": float(eta[n - 1]), "loss": 3.0, "grad_norm": 1.0, "tokens": 0, "wall": 0.0}
+        if n % 25 == 0:
+            rec["val_loss"] = 3.0 - n * 1e-3
+        lines.append(json.dumps(rec))
+    (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    _, names, par = LAWS["momentum"]
+    fit = fit_file(tmp_path / "fit.json", "momentum", par)
+    out = tmp_path / "pred.csv"
+    river("curve", "predict", "--fit", fit, "--run", run_dir, "--out", out, check=True)
+    pred = np.genfromtxt(out, delimiter=",", names=True)
+    steps = [n - 1 for n in range(25, 301, 25)]
+    np.testing.assert_array_equal(pred["step"], steps)
+    np.testing.assert_allclose(pred["predicted"], momentum(par, eta, steps), rtol=1e-10)
+    # The same losses as a run file with only two LR rows, corrected by the ScheduleSpec.
+    csv = tmp_path / "coarse.csv"
+    csv.write_text("step,lr,loss\n" + "".join(f"{s},0.002,{3.0 - (s + 1) * 1e-3}\n" for s in steps))
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out2 = tmp_path / "pred2.csv"
+    river("curve", "predict", "--fit", fit, "--run", csv, "--schedule", tmp_path / "spec.json", "--out", out2, check=True)
+    np.testing.assert_allclose(np.genfromtxt(out2, delimiter=",", names=True)["predicted"], pred["predicted"], rtol=1e-12)
