@@ -12,4 +12,5 @@
 #include <gsl/gsl_roots.h>
 #include <gsl/gsl_min.h>
 #include <gsl/gsl_multiroots.h>
+#include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sf_psi.h>

@@ -13,3 +13,4 @@ extension SimulationError: RiverError {}
 extension HillTheory.Unstable: RiverError {}
 extension UnknownKeyError: RiverError {}
 extension OutputSet.Unwritable: RiverError {}
+extension CurveError: RiverError {}

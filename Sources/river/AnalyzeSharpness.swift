@@ -19,7 +19,7 @@ struct AnalyzeSharpness: ParsableCommand {
           river analyze sharpness --run runs/main --text data/shakespeare.txt --max-bytes 4096 --out sharpness.csv
         """)
 
-    @Option(name: .customLong("run"), help: ArgumentHelp("Run directory (river train --out).", valueName: "dir"))
+    @Option(name: .customLong("run"), help: ArgumentHelp("Run directory (river train --out).", valueName: "run"))
     var runDirectory: String
 
     @OptionGroup var text: AnalysisTextOptions

@@ -9,7 +9,7 @@ struct River: ParsableCommand {
             SpectrumCommand.self, SimulateCommand.self,
             BigramCommand.self,
             TrainCommand.self, BranchCommand.self, SweepCommand.self, EvalCommand.self,
-            AnalyzeCommand.self, ImportCommand.self, ExperimentCommand.self,
+            AnalyzeCommand.self, ImportCommand.self, CurveCommand.self, ExperimentCommand.self,
             DebugGradCommand.self,
         ])
 }
