@@ -149,11 +149,12 @@ struct RunTests {
         #expect(zip(md.suffix(8), mb).allSatisfy { $0.sameTraining(as: $1) })
         #expect(Array(direct.model.parameters) == Array(branch.model.parameters))
         #expect(mb.first!.lr == main.schedule.peak && mb.last!.lr < 0.2 * main.schedule.peak)   // decay starts at the fork
-        // A branch whose schedule disagrees with the parent's before the fork is refused.
+        // A branch whose schedule disagrees with the parent's before the fork is refused before anything
+        // is written.
         var bad = br
         bad.schedule.peak *= 2
-        let badRun = try TrainingRun.create(at: dir.appendingPathComponent("bad"), config: bad)
-        #expect(throws: RunError.self) { try badRun.train() }
+        #expect(throws: RunError.self) { try TrainingRun.create(at: dir.appendingPathComponent("bad"), config: bad) }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad").path))
     }
 
     @Test("sweep: every schedule runs, results per budget, compute = formulas, rerun is a no-op")

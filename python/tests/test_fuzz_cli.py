@@ -28,7 +28,7 @@ import zlib
 import pytest
 
 SEED = int(os.environ.get("RIVER_FUZZ_SEED", "20261202"))  # override to explore other cases
-MUTATIONS_PER_BASE = 14   # × ~26 bases ≈ 360 mutated cases (plus the unmutated bases)
+MUTATIONS_PER_BASE = 12   # × ~39 bases ≈ 470 mutated cases (plus the unmutated bases)
 CASE_TIMEOUT = 30         # seconds; the bases run in well under a second or two each
 
 # New name (docs/cli.md) → the spelling it replaces.
@@ -115,6 +115,41 @@ def fx(tmp_path_factory, river):
     ckpts = sorted((d / "run" / "checkpoints").glob("*.safetensors"))
     assert ckpts, "the fixture run wrote no checkpoint"
     shutil.copy(ckpts[-1], d / "ck.safetensors")
+    shutil.copy(ckpts[0], d / "ck0.safetensors")
+    # Token ids for --tokens (raw little-endian int32) and loss curves for `river curve`.
+    (d / "ids.bin").write_bytes(struct.pack("<64i", *[rng.randrange(256) for _ in range(64)]))
+    for name, lr in (("c1.csv", lambda t: 0.01), ("c2.csv", lambda t: 0.01 * (1 - t / 400))):
+        rows, area = ["step,lr,loss"], 0.0
+        for t in range(1, 400, 7):
+            area += 7 * lr(t)
+            rows.append(f"{t},{lr(t)!r},{2.0 + 1.5 * (1 + area) ** -0.5 + 3 * lr(t):.6f}")
+        (d / name).write_text("\n".join(rows) + "\n")
+    river("curve", "fit", "--law", "momentum", "--runs", f"{d / 'c1.csv'},{d / 'c2.csv'}", "--out", d / "fit.json",
+          check=True)
+    # A tiny Hugging Face LLaMA folder (config.json + model.safetensors, F32) for `river import`.
+    hf, V, C, F, L = d / "hf", 32, 8, 16, 1
+    hf.mkdir()
+    (hf / "config.json").write_text(json.dumps({
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": C, "intermediate_size": F,
+        "num_attention_heads": 2, "num_key_value_heads": 2, "num_hidden_layers": L, "vocab_size": V,
+        "max_position_embeddings": 16, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
+        "hidden_act": "silu", "attention_bias": False, "mlp_bias": False, "torch_dtype": "float32"}))
+    def f32(shape):
+        n = 1
+        for x in shape:
+            n *= x
+        return ("F32", list(shape), struct.pack(f"<{n}f", *[rng.uniform(-0.1, 0.1) for _ in range(n)]))
+    tensors = {"model.embed_tokens.weight": f32([V, C]), "model.norm.weight": f32([C]), "lm_head.weight": f32([V, C])}
+    for i in range(L):
+        pre = f"model.layers.{i}."
+        for k in "qkvo":
+            tensors[pre + f"self_attn.{k}_proj.weight"] = f32([C, C])
+        tensors[pre + "mlp.gate_proj.weight"] = f32([F, C])
+        tensors[pre + "mlp.up_proj.weight"] = f32([F, C])
+        tensors[pre + "mlp.down_proj.weight"] = f32([C, F])
+        tensors[pre + "input_layernorm.weight"] = f32([C])
+        tensors[pre + "post_attention_layernorm.weight"] = f32([C])
+    (hf / "model.safetensors").write_bytes(safetensors_bytes(tensors, {"format": "pt"}))
     return d
 
 
@@ -206,6 +241,34 @@ def bases():
                    "--untimed-steps", "0", "--threads", "1"],
              flags=["--batch-size", "--steps", "--untimed-steps", "--threads", "--preset"]),
         dict(argv=["experiment", "--list"], flags=[]),
+        dict(argv=["eval", "--checkpoint", "@ck.safetensors", "--tokens", "@ids.bin", "--batch-size", "2"],
+             flags=["--batch-size"], st=["ck.safetensors"]),
+        dict(argv=["import", "--from", "hf-llama", "@hf", "--out", "%imp.safetensors", "--context-length", "8"],
+             flags=["--from", "--context-length"], json=["hf/config.json"], st=["hf/model.safetensors"]),
+        dict(argv=["analyze", "hessian", "--checkpoint", "@ck.safetensors", "--text", "@text.txt", "--max-bytes", "200",
+                   "--top", "2", "--iterations", "4", "--trace-probes", "2", "--density", "%d.csv", "--probes", "2"],
+             flags=["--top", "--iterations", "--trace-probes", "--probes", "--max-bytes", "--seed", "--batch-size"],
+             st=["ck.safetensors"]),
+        dict(argv=["analyze", "hessian", "--checkpoint", "@ck.safetensors", "--tokens", "@ids.bin", "--top", "1",
+                   "--iterations", "3", "--trace-probes", "0", "--preconditioned"],
+             flags=["--top", "--iterations"], st=["ck.safetensors"]),
+        dict(argv=["analyze", "interpolate", "--checkpoints", "@ck0.safetensors,@ck.safetensors", "--text", "@text.txt",
+                   "--max-bytes", "200", "--points", "3", "--extend", "0.5", "--out", "%i.csv"],
+             flags=["--points", "--extend", "--max-bytes", "--batch-size"], st=["ck.safetensors"]),
+        dict(argv=["analyze", "tokens", "--checkpoints", "@ck0.safetensors,@ck.safetensors", "--text", "@text.txt",
+                   "--max-bytes", "200", "--order", "1", "--buckets", "3", "--out", "%t.csv"],
+             flags=["--order", "--buckets", "--uncertainty", "--max-bytes"], st=["ck0.safetensors"]),
+        dict(argv=["analyze", "noise", "--checkpoint", "@ck.safetensors", "--batches", "4", "--batch-size", "2"],
+             flags=["--batches", "--batch-size", "--seed"], st=["ck.safetensors"]),
+        dict(argv=["analyze", "sharpness", "--run", "@run", "--text", "@text.txt", "--max-bytes", "200", "--top", "1",
+                   "--iterations", "3", "--out", "%s.csv"],
+             flags=["--top", "--iterations", "--max-bytes"], st=["run/checkpoints/*"]),
+        dict(argv=["curve", "fit", "--law", "momentum", "--runs", "@c1.csv,@c2.csv", "--out", "%f.json"],
+             flags=["--law", "--seed"], csv=["c1.csv"]),
+        dict(argv=["curve", "predict", "--fit", "@fit.json", "--run", "@c2.csv", "--out", "%p.csv"],
+             flags=[], json=["fit.json"], csv=["c2.csv"]),
+        dict(argv=["curve", "advise", "--fit", "@fit.json", "--steps", "200", "--shapes", "linear,inv"],
+             flags=["--steps", "--peak", "--min-ratio", "--warmup"], lists=["--shapes"], json=["fit.json"]),
     ]
 
 
@@ -357,18 +420,21 @@ class Runner:
         case.mkdir()
         argv = list(base["argv"])
         sub = tuple(a for a in argv[:2] if not a.startswith("-") and not a.startswith("@") and not a.startswith("%"))
-        if sub and sub[0] not in ("bigram", "debug-model"):
+        if sub and sub[0] not in ("bigram", "debug-model", "analyze", "curve"):
             sub = sub[:1]
         out = []
         for a in argv:
             if a.startswith("@"):
-                src = self.fx / a[1:]
-                dst = case / a[1:]
-                if src.is_dir():
-                    shutil.copytree(src, dst)
-                else:
-                    shutil.copy(src, dst)
-                out.append(str(dst))
+                paths = []
+                for item in a.split(","):   # a comma list of fixtures: @a,@b
+                    src = self.fx / item[1:]
+                    dst = case / item[1:]
+                    if src.is_dir():
+                        shutil.copytree(src, dst)
+                    else:
+                        shutil.copy(src, dst)
+                    paths.append(str(dst))
+                out.append(",".join(paths))
             elif a.startswith("%"):
                 out.append(str(case / a[1:]))
             elif a.startswith("--"):
@@ -460,7 +526,7 @@ def test_no_input_crashes_the_cli(fx, river_bin, tmp_path):
                 argv = set_flag(argv, runner.spell(sub, target), rng.choice(LIST_VALUES + FLAG_VALUES))
             elif kind == "json":
                 f = case / target
-                keys_checked = target not in ("batch.json", "run/tokenizer.json")
+                keys_checked = target not in ("batch.json", "run/tokenizer.json", "fit.json")
                 text, misspelt = mutate_json(f.read_text(), rng, keys_checked)
                 f.write_text(text)
                 detail = text

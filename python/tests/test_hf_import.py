@@ -216,10 +216,10 @@ def test_ignored_key_and_context_length(river, hf_dir, tmp_path):
 def test_long_context_is_refused_before_allocating(river, hf_dir, tmp_path):
     """An imported model's context defaults to max_position_embeddings; eval refuses one whose activations
     cannot fit (T² attention probabilities) instead of failing to allocate, and names the way out."""
-    d = copy_model(hf_dir / "good", tmp_path / "long", {"max_position_embeddings": 4_000_000})
+    d = copy_model(hf_dir / "good", tmp_path / "long", {"max_position_embeddings": 1_000_000})
     ck = tmp_path / "long.safetensors"
     river("import", "--from", "hf-llama", d, "--out", ck, check=True)
-    ids = np.random.default_rng(2).integers(0, VOCAB, size=4_000_001).astype(np.int32)
+    ids = np.random.default_rng(2).integers(0, VOCAB, size=1_000_001).astype(np.int32)
     np.save(tmp_path / "ids.npy", ids)
     proc = river("eval", "--checkpoint", ck, "--tokens", tmp_path / "ids.npy")
     assert proc.returncode == 1, proc.stderr

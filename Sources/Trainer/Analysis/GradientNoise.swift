@@ -85,6 +85,7 @@ public enum GradientNoise {
             throw AnalysisError("--batches must be an even number ≥ 4 (independent pairs), got \(batches)")
         }
         guard B >= 1 else { throw AnalysisError("--batch-size must be at least 1, got \(B)") }
+        try ck.config.model.checkMemory(batchSize: B)
         let (_, dataset) = try TrainingRun.loadData(ck.config, tokenizerJSON: ck.tokenizerJSON)
         let T = ck.config.model.contextLength
         let model = Transformer(config: ck.config.model, batchSize: B, seed: 0)

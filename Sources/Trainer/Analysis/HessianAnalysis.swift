@@ -113,6 +113,10 @@ public enum HessianAnalysis {
             throw AnalysisError("--iterations (\(o.iterations)) must be at least --top (\(o.top))")
         }
         guard o.traceProbes >= 0, o.densityRuns >= 0 else { throw AnalysisError("probe and run counts must be ≥ 0") }
+        try HessianAnalysis.checkLanczos(iterations: o.iterations, dimension: loss.dimension)
+        guard o.traceProbes <= 100_000, o.densityRuns <= 100_000 else {
+            throw AnalysisError("--trace-probes \(o.traceProbes) / --probes \(o.densityRuns): at most 100000 each")
+        }
         let lr = try AdamPreconditioner.learningRate(ck)
         let hessian = TextLossHessian(loss)
         let value = loss.loss()
@@ -133,6 +137,21 @@ public enum HessianAnalysis {
             return try analyse(ScaledOperator(hessian, scale: try AdamPreconditioner.inverseSqrtDiagonal(ck)))
         }
         return try analyse(hessian)
+    }
+
+    /// Most Lanczos steps an analysis takes: each is one Hessian-vector product (two Float64 gradients of the
+    /// whole text) and full reorthogonalisation keeps every Lanczos vector, so more steps than this are
+    /// neither affordable nor useful for extreme eigenvalues or a density.
+    public static let maxLanczosIterations = 1000
+
+    /// Throws unless `iterations` Lanczos steps fit: at most ``maxLanczosIterations`` and the dimension, and
+    /// the basis (iterations × dimension Float64 values) within the memory budget.
+    public static func checkLanczos(iterations: Int, dimension: Int) throws {
+        guard iterations <= min(maxLanczosIterations, dimension) else {
+            throw AnalysisError("--iterations \(iterations) is not allowed: at most \(min(maxLanczosIterations, dimension)) (\(maxLanczosIterations), and no more than the \(dimension) parameters)")
+        }
+        try MemoryBudget.check("a Lanczos basis of \(iterations) vectors × \(dimension) parameters (Float64)",
+                               elements: [iterations, dimension], bytesPerElement: 8)
     }
 
     /// The density as CSV `lambda,density` (Gaussian-smoothed SLQ, `SpectralDensity.smoothed`).

@@ -11,6 +11,7 @@ public enum Interpolation {
     /// The α grid (ascending).
     public static func alphas(points: Int, extend: Double) throws -> [Double] {
         guard points >= 2 else { throw AnalysisError("--points must be at least 2 (α = 0 and α = 1), got \(points)") }
+        guard points <= 100_000 else { throw AnalysisError("--points \(points) is not allowed: at most 100000 points on [0, 1]") }
         guard extend.isFinite, extend >= 0 else { throw AnalysisError("--extend must be finite and ≥ 0, got \(extend)") }
         let spacing = 1 / Double(points - 1)
         let beyond = Int((extend / spacing + 1e-9).rounded(.down))
@@ -23,7 +24,9 @@ public enum Interpolation {
         throws -> [(alpha: Double, loss: Double)] {
         try AnalysisInput.requireSameArchitecture([a, b], names: ["--from", "--to"])
         try Evaluation.requirePrediction(tokens)
-        let model = Transformer(config: a.config.model, batchSize: max(1, batch), seed: 0)
+        let passBatch = Evaluation.passBatchSize(batch, tokenCount: tokens.count, contextLength: a.config.model.contextLength)
+        try a.config.model.checkMemory(batchSize: passBatch)
+        let model = Transformer(config: a.config.model, batchSize: passBatch, seed: 0)
         let predicted = Double(tokens.count - 1)
         return alphas.map { alpha in
             let p = model.parameters

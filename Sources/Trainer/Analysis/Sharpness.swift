@@ -38,6 +38,7 @@ public enum Sharpness {
         guard top >= 1, iterations >= top else {
             throw AnalysisError("need --top ≥ 1 and --iterations ≥ --top, got \(top) and \(iterations)")
         }
+        try HessianAnalysis.checkLanczos(iterations: iterations, dimension: Transformer.parameterCount(for: ck.config.model))
         let loss = try TextLoss(checkpoint: ck, tokens: tokens, batchSize: batchSize)
         let h = TextLossHessian(loss)
         let raw = try lanczosEigen(h, count: top, iterations: iterations, seed: seed).values

@@ -47,6 +47,9 @@ public final class TextLoss {
         try config.validate()
         try Evaluation.requirePrediction(tokens)
         guard batchSize >= 1 else { throw RunError("batch size must be at least 1, got \(batchSize)") }
+        // No more sequences per pass than the stream has windows (as `river eval`); then the memory check.
+        let batchSize = Evaluation.passBatchSize(batchSize, tokenCount: tokens.count, contextLength: config.contextLength)
+        try config.checkMemory(batchSize: 2 * batchSize)   // Float64 activations: twice the Float32 bytes
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
             throw RunError("token id \(bad) is outside the model's vocabulary 0..<\(config.vocabSize)")
         }

@@ -111,7 +111,8 @@ public enum TokenBuckets {
     /// (Float32 forward as `river eval`, entropy in Double).
     public static func predictiveEntropy(_ ck: Checkpoint, tokens: [Int32], batch: Int = 8) -> [Double] {
         let c = ck.config.model
-        let model = Transformer(config: c, batchSize: max(1, batch), seed: 0)
+        let model = Transformer(config: c, batchSize: Evaluation.passBatchSize(batch, tokenCount: tokens.count,
+                                                                                contextLength: c.contextLength), seed: 0)
         ck.parameters.withUnsafeBufferPointer { model.parameters.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
         let windows = EvaluationWindows(tokenCount: tokens.count, sequenceLength: c.contextLength)
         var out = [Double](repeating: 0, count: windows.predicted)

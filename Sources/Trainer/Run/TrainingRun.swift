@@ -93,6 +93,15 @@ public final class TrainingRun {
             tokenizerJSON = try Data(contentsOf: URL(fileURLWithPath: p.run).appendingPathComponent("tokenizer.json"))
         }
         let (tokenizer, dataset) = try loadData(config, tokenizerJSON: tokenizerJSON)
+        if let p = config.parent {
+            // Refuse an incompatible branch before anything is written (its parent checkpoint holds the
+            // parent's true config; the run folder's config.json may have been edited since).
+            let url = URL(fileURLWithPath: p.run).appendingPathComponent("checkpoints")
+                .appendingPathComponent(Checkpoint.fileName(step: p.step))
+            if fm.fileExists(atPath: url.path) {
+                try checkBranchCompatible(parent: try Checkpoint.read(from: url).config, branch: config, at: p.step)
+            }
+        }
         try fm.createDirectory(at: directory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         try AtomicFile.write(try tokenizer.json(), to: directory.appendingPathComponent("tokenizer.json"))
         try AtomicFile.write(try config.json(), to: directory.appendingPathComponent("config.json"))
@@ -238,6 +247,10 @@ public final class TrainingRun {
     /// A branch must share the parent's model, data, optimizer, batch and data seed, and its schedule
     /// must equal the parent's on every step before the fork.
     func checkBranchCompatible(parent: RunConfig, at fork: Int) throws {
+        try Self.checkBranchCompatible(parent: parent, branch: config, at: fork)
+    }
+
+    static func checkBranchCompatible(parent: RunConfig, branch config: RunConfig, at fork: Int) throws {
         var a = parent, b = config
         a.schedule = b.schedule; a.parent = b.parent; a.evalAt = b.evalAt; a.checkpointAt = b.checkpointAt
         a.evalEvery = b.evalEvery; a.checkpointEvery = b.checkpointEvery; a.keepLast = b.keepLast
@@ -245,7 +258,7 @@ public final class TrainingRun {
         guard a == b else {
             throw RunError("branch config differs from its parent's in more than the schedule and bookkeeping (model, data, optimizer, batch, seeds must match)")
         }
-        let ps = try parent.schedule.build()
+        let ps = try parent.schedule.build(), schedule = try config.schedule.build()
         for s in 0..<fork where ps.lr(at: s) != schedule.lr(at: s) {
             throw RunError("the branch schedule differs from the parent's before the fork: lr(\(s)) is \(schedule.lr(at: s)) in the branch, \(ps.lr(at: s)) in the parent (a branch must continue the parent's schedule until step \(fork))")
         }
