@@ -56,9 +56,9 @@ struct AnalyzeInterpolate: ParsableCommand {
         let tokens = try text.tokens(for: a)
         let rows = try Interpolation.run(from: a, to: b, tokens: tokens,
                                          alphas: try Interpolation.alphas(points: points, extend: extend), batch: batchSize)
-        var csv = "alpha,loss\n"
-        for r in rows { csv += "\(r.alpha),\(r.loss)\n" }
-        if let out { try AtomicFile.write(csv, to: URL(fileURLWithPath: out)) }
-        else { FileHandle.standardOutput.write(Data(csv.utf8)) }
+        var table = CSVTable(["alpha", "loss"])
+        for r in rows { table.append([.n(r.alpha), .n(r.loss)]) }
+        if let out { try table.write(to: URL(fileURLWithPath: out)) }
+        else { FileHandle.standardOutput.write(Data(table.text.utf8)) }
     }
 }

@@ -47,16 +47,15 @@ struct AnalyzeSharpness: ParsableCommand {
 
     func run() throws {
         let files = try Sharpness.checkpointFiles(run: runDirectory)
-        var lines = [Sharpness.csvHeader(top: top)]
+        var table = CSVTable(Sharpness.csvHeader(top: top))
         var tokens: [Int32]? = nil
         for f in files {
             let ck = try AnalysisInput.checkpoint(f.path)
             if tokens == nil { tokens = try text.tokens(for: ck) }
-            lines.append(Sharpness.csvLine(try Sharpness.row(ck, tokens: tokens!, top: top, iterations: iterations,
-                                                             seed: seed, batchSize: batchSize)))
+            table.append(Sharpness.csvCells(try Sharpness.row(ck, tokens: tokens!, top: top, iterations: iterations,
+                                                               seed: seed, batchSize: batchSize)))
         }
-        let csv = lines.joined(separator: "\n") + "\n"
-        if let out { try AtomicFile.write(csv, to: URL(fileURLWithPath: out)) }
-        else { FileHandle.standardOutput.write(Data(csv.utf8)) }
+        if let out { try table.write(to: URL(fileURLWithPath: out)) }
+        else { FileHandle.standardOutput.write(Data(table.text.utf8)) }
     }
 }

@@ -70,11 +70,12 @@ struct AnalyzeTokens: ParsableCommand {
         }
         let rows = try TokenBuckets.rows(checkpoints: Array(zip(names, cks)).map { (name: $0.0, checkpoint: $0.1) },
                                          tokens: tokens, uncertainty: values, buckets: buckets, batch: batchSize)
-        var csv = "checkpoint,step,bucket,uncertainty_lo,uncertainty_hi,tokens,mean_loss\n"
+        var table = CSVTable(["checkpoint", "step", "bucket", "uncertainty_lo", "uncertainty_hi", "tokens", "mean_loss"])
         for r in rows {
-            csv += "\(r.checkpoint),\(r.step),\(r.bucket),\(r.uncertaintyLow),\(r.uncertaintyHigh),\(r.tokens),\(r.meanLoss)\n"
+            table.append([.t(r.checkpoint), .i(r.step), .i(r.bucket), .n(r.uncertaintyLow), .n(r.uncertaintyHigh),
+                          .i(r.tokens), .n(r.meanLoss)])
         }
-        if let out { try AtomicFile.write(csv, to: URL(fileURLWithPath: out)) }
-        else { FileHandle.standardOutput.write(Data(csv.utf8)) }
+        if let out { try table.write(to: URL(fileURLWithPath: out)) }
+        else { FileHandle.standardOutput.write(Data(table.text.utf8)) }
     }
 }

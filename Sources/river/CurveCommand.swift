@@ -111,12 +111,12 @@ struct CurvePredictCommand: ParsableCommand {
             metrics = CurveMetrics(observed: obs.map(\.loss), predicted: byIndex)
         }
         if let out {
-            var text = "step,lr,loss,predicted\n"
+            var table = CSVTable(["step", "lr", "loss", "predicted"])
             let losses = obs.isEmpty ? [Double?](repeating: nil, count: steps.count) : r.losses
             for (i, s) in steps.enumerated() {
-                text += "\(s),\(r.lrs[s]),\(losses[i].map { "\($0)" } ?? ""),\(predicted[i])\n"
+                table.append([.i(s), .n(r.lrs[s]), .n(losses[i]), .n(predicted[i])])
             }
-            try CurveInputs.write(text, to: out)
+            try CurveInputs.write(table.text, to: out)
         }
         print(try CurveInputs.json(metrics))
     }
@@ -176,11 +176,12 @@ struct CurveAdviseCommand: ParsableCommand {
         if json {
             print(try CurveInputs.json(candidates))
         } else {
-            var text = "kind,shape,decay_steps,decay_start,predicted_final_loss\n"
+            var table = CSVTable(["kind", "shape", "decay_steps", "decay_start", "predicted_final_loss"])
             for c in candidates {
-                text += "\(c.kind.rawValue),\(c.shape?.rawValue ?? ""),\(c.decaySteps),\(c.decayStart),\(c.predictedFinalLoss)\n"
+                table.append([.t(c.kind.rawValue), .t(c.shape?.rawValue ?? ""), .i(c.decaySteps), .i(c.decayStart),
+                              .n(c.predictedFinalLoss)])
             }
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(table.text.utf8))
         }
     }
 }

@@ -51,8 +51,8 @@ struct AnalyzeCLITests {
             return "\(json["loss"] as! Double)"
         }
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines[3] == "0.0,\(try evalLoss(f.a))")
-        #expect(lines[7] == "1.0,\(try evalLoss(f.b))")
+        #expect(lines[3] == "0,\(try evalLoss(f.a))")
+        #expect(lines[7] == "1,\(try evalLoss(f.b))")
     }
 
     @Test("hessian prints the JSON fields; eigenvalues descending (ascending with --bottom); --density writes lambda,density")

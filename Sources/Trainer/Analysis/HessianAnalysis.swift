@@ -157,8 +157,8 @@ public enum HessianAnalysis {
     /// The density as CSV `lambda,density` (Gaussian-smoothed SLQ, `SpectralDensity.smoothed`).
     public static func densityCSV(_ density: SpectralDensity, points: Int = 512) throws -> String {
         let (grid, phi) = try density.smoothed(points: points)
-        var s = "lambda,density\n"
-        for (x, y) in zip(grid, phi) { s += "\(x),\(y)\n" }
-        return s
+        var table = CSVTable(["lambda", "density"])
+        for (x, y) in zip(grid, phi) { table.append([.n(x), .n(y)]) }
+        return table.text
     }
 }

@@ -54,19 +54,17 @@ public enum Sharpness {
 
     /// CSV header and line: step,lr,loss,lambda_max,lambda_max_preconditioned,threshold, then for
     /// top K > 1 the further eigenvalues lambda_2…lambda_K and lambda_2_preconditioned….
-    public static func csvHeader(top: Int) -> String {
-        var h = "step,lr,loss,lambda_max,lambda_max_preconditioned,threshold"
+    public static func csvHeader(top: Int) -> [String] {
+        var h = ["step", "lr", "loss", "lambda_max", "lambda_max_preconditioned", "threshold"]
         if top > 1 {
-            for k in 2...top { h += ",lambda_\(k)" }
-            for k in 2...top { h += ",lambda_\(k)_preconditioned" }
+            for k in 2...top { h.append("lambda_\(k)") }
+            for k in 2...top { h.append("lambda_\(k)_preconditioned") }
         }
         return h
     }
 
-    public static func csvLine(_ r: SharpnessRow) -> String {
-        var s = "\(r.step),\(r.lr),\(r.loss),\(r.eigenvalues[0]),\(r.preconditioned[0]),\(r.threshold)"
-        for v in r.eigenvalues.dropFirst() { s += ",\(v)" }
-        for v in r.preconditioned.dropFirst() { s += ",\(v)" }
-        return s
+    public static func csvCells(_ r: SharpnessRow) -> [CSVTable.Cell] {
+        [.i(r.step), .n(r.lr), .n(r.loss), .n(r.eigenvalues[0]), .n(r.preconditioned[0]), .n(r.threshold)]
+            + r.eigenvalues.dropFirst().map { .n($0) } + r.preconditioned.dropFirst().map { .n($0) }
     }
 }
