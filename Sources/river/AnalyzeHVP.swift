@@ -22,7 +22,7 @@ struct AnalyzeHVP: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).", valueName: "file"))
     var checkpoint: String
 
-    @OptionGroup var text: AnalysisTextOptions
+    @OptionGroup var text: TokenSourceOptions
 
     @Option(name: .long, help: ArgumentHelp("Seed of the direction v (standard normal entries).", valueName: "seed"))
     var seed: UInt64 = 0

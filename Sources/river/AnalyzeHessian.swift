@@ -26,7 +26,7 @@ struct AnalyzeHessian: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).", valueName: "file"))
     var checkpoint: String
 
-    @OptionGroup var text: AnalysisTextOptions
+    @OptionGroup var text: TokenSourceOptions
 
     @Option(name: .long, help: ArgumentHelp("Number of extreme eigenvalues K.", valueName: "n"))
     var top: Int = 5

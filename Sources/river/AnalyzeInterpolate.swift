@@ -27,7 +27,7 @@ struct AnalyzeInterpolate: ParsableCommand {
     var from: String { checkpoints[0] }
     var to: String { checkpoints[1] }
 
-    @OptionGroup var text: AnalysisTextOptions
+    @OptionGroup var text: TokenSourceOptions
 
     @Option(name: .long, help: ArgumentHelp("Points on [0, 1] (≥ 2).", valueName: "n"))
     var points: Int = 21

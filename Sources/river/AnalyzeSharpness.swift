@@ -22,7 +22,7 @@ struct AnalyzeSharpness: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Run directory (river train --out).", valueName: "run"))
     var runDirectory: String
 
-    @OptionGroup var text: AnalysisTextOptions
+    @OptionGroup var text: TokenSourceOptions
 
     @Option(name: .long, help: ArgumentHelp("Eigenvalues per checkpoint (the largest first).", valueName: "n"))
     var top: Int = 1

@@ -27,7 +27,7 @@ struct AnalyzeTokens: ParsableCommand {
             transform: CommaList<String>.parse)
     var checkpoints: CommaList<String>
 
-    @OptionGroup var text: AnalysisTextOptions
+    @OptionGroup var text: TokenSourceOptions
 
     @Option(name: .long, help: ArgumentHelp("Uncertainty source: ngram or model:CK.", valueName: "source"))
     var uncertainty: UncertaintySource = .ngram

@@ -24,11 +24,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Checkpoint file (RUN/checkpoints/step-NNNNNN.safetensors).", valueName: "file"))
     var checkpoint: String
 
-    @Option(name: .long, help: ArgumentHelp("UTF-8 text file to evaluate on (or --tokens).", valueName: "file"))
-    var text: String?
-
-    @Option(name: .long, help: ArgumentHelp("Token ids to evaluate on instead of --text (.npy int32/int64, or raw little-endian int32).", valueName: "file"))
-    var tokens: String?
+    /// --text FILE [--max-bytes N] or --tokens FILE.
+    @OptionGroup var data: TokenSourceOptions
 
     @Option(name: .long, help: ArgumentHelp("Write the logits of every predicted token to this .npy (float32, [tokens, vocab]).", valueName: "path"))
     var logits: String?
@@ -43,17 +40,11 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("batch"), help: .hidden)
     var deprecatedBatch: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Evaluate only the first N bytes of the text.", valueName: "n"))
-    var maxBytes: Int?
-
     mutating func validate() throws {
         Deprecated.merge(old: "--batch", oldValue: deprecatedBatch, new: "--batch-size", into: &batchSize)
         deprecatedBatch = nil
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        do { _ = try source() } catch let e as DataError { throw ValidationError(e.message) }
     }
-
-    func source() throws -> TokenSource { try TokenSource(text: text, tokens: tokens, maxBytes: maxBytes) }
 
     /// The printed JSON; a non-finite loss is null.
     /// bits_per_byte and bytes are null for token files (their bytes are unknown).
@@ -76,7 +67,7 @@ struct EvalCommand: ParsableCommand {
         }
         try OutputPaths.checkWritable([("--per-token", perToken), ("--logits", logits)]
             .compactMap { flag, path -> (flag: String, path: String)? in path.map { (flag: flag, path: $0) } })
-        let e = try Evaluation.run(checkpoint: URL(fileURLWithPath: checkpoint), source: try source(), batch: batchSize,
+        let e = try Evaluation.run(checkpoint: URL(fileURLWithPath: checkpoint), source: try data.source(), batch: batchSize,
                                    keepPerToken: perToken != nil, keepLogits: logits != nil)
         if let logits, let values = e.logits {
             let file = NPY.float32File(values, shape: [e.tokens, values.count / max(e.tokens, 1)])
