@@ -24,15 +24,6 @@ public enum AnalysisInput {
         }
     }
 
-    /// The first `maxBytes` bytes (all when nil) of the file at `path`.
-    public static func textBytes(_ path: String, maxBytes: Int?) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw AnalysisError("text file '\(path)' cannot be read")
-        }
-        let bytes = [UInt8](data)
-        return maxBytes.map { Array(bytes.prefix($0)) } ?? bytes
-    }
-
     /// The text tokenized with `checkpoint`'s tokenizer; at least one (input, target) pair is required.
     public static func tokens(of bytes: [UInt8], for checkpoint: Checkpoint, source: String) throws -> [Int32] {
         let tokenizer = try loadTokenizer(json: checkpoint.tokenizerJSON, source: "tokenizer metadata of the checkpoint")

@@ -83,6 +83,12 @@ public final class TextLoss {
 
     /// Mean loss (nats per predicted token) at `w` (default: the point); forward passes only.
     public func loss(at w: [Double]? = nil) -> Double {
+        forwardEachBatch(at: w) { _ in } / Double(windows.predicted)
+    }
+
+    /// Loads `w` (default: the point), runs the forward pass of every batch of ``windows`` and calls
+    /// `afterForward` with each batch; returns Σ of the per-token losses over all predicted tokens.
+    private func forwardEachBatch(at w: [Double]?, _ afterForward: (EvaluationWindows.Batch) -> Void) -> Double {
         load(w ?? point)
         var total = 0.0
         var x: [Int32] = [], y: [Int32] = []
@@ -92,23 +98,16 @@ public final class TextLoss {
                 y.withUnsafeBufferPointer { yp in _ = network.forward(tokens: xp, targets: yp, batch: b.count) }
             }
             for l in network.lastLosses { total += l }
+            afterForward(b)
         }
-        return total / Double(windows.predicted)
+        return total
     }
 
     /// Mean loss and its gradient at `w` (default: the point). The gradient of the mean over all
     /// predicted tokens is Σ_batches (tokens in batch / predicted) · ∇(batch mean).
     public func lossAndGradient(at w: [Double]? = nil) -> (loss: Double, gradient: [Double]) {
-        load(w ?? point)
-        var total = 0.0
         var g = [Double](repeating: 0, count: dimension)
-        var x: [Int32] = [], y: [Int32] = []
-        for b in windows.batches(batch: batchSize) {
-            windows.fill(b, from: tokens, inputs: &x, targets: &y)
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeBufferPointer { yp in _ = network.forward(tokens: xp, targets: yp, batch: b.count) }
-            }
-            for l in network.lastLosses { total += l }
+        let total = forwardEachBatch(at: w) { b in
             network.backward()
             let weight = Double(b.tokens) / Double(windows.predicted)
             let src = UnsafeBufferPointer(network.gradients)
