@@ -68,7 +68,7 @@ public struct GradientNoiseReport: Encodable, Sendable {
         try c.encode(batches, forKey: .batches)
         func put(_ t: NoiseTrace?, _ key: CodingKeys) throws {
             guard let t else { try c.encodeNil(forKey: key); return }
-            try c.encode(["estimate": JSONNumber(t.estimate), "stderr": JSONNumber(t.standardError)], forKey: key)
+            try c.encode(["estimate": t.estimate, "stderr": t.standardError], forKey: key)
         }
         try put(perExample, .perExample)
         try put(perBatch, .perBatch)

@@ -48,17 +48,8 @@ public struct HessianOptions: Sendable {
     public init() {}
 }
 
-/// A Double that encodes as a JSON number, or `null` when not finite.
-public struct JSONNumber: Encodable, Sendable {
-    public let value: Double
-    public init(_ value: Double) { self.value = value }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        if value.isFinite { try c.encode(value) } else { try c.encodeNil() }
-    }
-}
-
-/// The output of `river analyze hessian`.
+/// The output of `river analyze hessian` (printed through the CLI's one JSON writer, which writes a
+/// non-finite number such as the unpreconditioned `threshold` as `null`).
 public struct HessianReport: Encodable, Sendable {
     public var step: Int
     /// Float64 loss at the checkpoint (nats per predicted token).
@@ -83,23 +74,6 @@ public struct HessianReport: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case step, loss, eigenvalues, residuals, trace, traceStderr = "trace_stderr", hvpSeconds = "hvp_seconds"
         case hvps, parameters, tokens, preconditioned, lr, threshold
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(step, forKey: .step)
-        try c.encode(JSONNumber(loss), forKey: .loss)
-        try c.encode(eigenvalues.map(JSONNumber.init), forKey: .eigenvalues)
-        try c.encode(residuals.map(JSONNumber.init), forKey: .residuals)
-        try c.encode(JSONNumber(trace), forKey: .trace)
-        try c.encode(JSONNumber(traceStderr), forKey: .traceStderr)
-        try c.encode(JSONNumber(hvpSeconds), forKey: .hvpSeconds)
-        try c.encode(hvps, forKey: .hvps)
-        try c.encode(parameters, forKey: .parameters)
-        try c.encode(tokens, forKey: .tokens)
-        try c.encode(preconditioned, forKey: .preconditioned)
-        try c.encode(JSONNumber(lr), forKey: .lr)
-        try c.encode(JSONNumber(threshold), forKey: .threshold)
     }
 }
 
