@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import RiverValley
 
 /// How `river eval` cuts a token stream: consecutive windows of T + 1 tokens overlapping by one
@@ -79,32 +80,6 @@ public struct Evaluation: Sendable {
     /// Most logits a run keeps (2³⁰ Float32 values, 4 GiB).
     public static let maxLogits = 1 << 30
 
-    /// Refuses a model whose activations cannot fit in this machine's memory instead of failing to
-    /// allocate them: a lower bound on the Float32 activations of a forward pass over `batch` sequences of
-    /// T tokens is (L + 1)·B·H·T² (attention probabilities) + 2·B·T·V (logits) + L·B·T·(7C + 3F).
-    /// An imported model's context T defaults to its max_position_embeddings, which can make T² dominate.
-    static func checkMemory(_ c: TransformerConfig, batch B: Int) throws {
-        func product(_ xs: Int...) -> Int? {
-            var p = 1
-            for x in xs { let (r, o) = p.multipliedReportingOverflow(by: x); if o { return nil }; p = r }
-            return p
-        }
-        let T = c.contextLength, L = c.layers
-        let terms = [product(L + 1, B, c.heads, T, T), product(2, B, T, c.vocabSize),
-                     product(L, B, T, 7 * c.width + 3 * c.mlpHidden)]
-        let floats = terms.reduce(Int?(0)) { acc, t in
-            guard let acc, let t else { return nil }
-            let (r, o) = acc.addingReportingOverflow(t)
-            return o ? nil : r
-        }
-        let available = Double(ProcessInfo.processInfo.physicalMemory)
-        let needed = floats.map { Double($0) * 4 } ?? .infinity
-        guard needed <= available else {
-            let gib = { (x: Double) in String(format: "%.1f GiB", x / 1_073_741_824) }
-            throw RunError("evaluating \(B) sequence(s) of \(T) tokens needs at least \(needed.isFinite ? gib(needed) : "more memory than can be addressed") of activations (\(L) layers × \(c.heads) heads × T² attention probabilities), more than this machine's \(gib(available)); use a smaller --batch, or re-import the model with a shorter --context-length")
-        }
-    }
-
     /// Evaluates the checkpoint at `url` on `text` (encoded with its tokenizer).
     public static func run(checkpoint url: URL, text: [UInt8], batch: Int = 8, keepPerToken: Bool = false) throws -> Evaluation {
         let ck = try Checkpoint.read(from: url)
@@ -136,8 +111,12 @@ public struct Evaluation: Sendable {
             throw RunError("logits of \(predicted) tokens × \(V) ids exceed the \(Self.maxLogits)-value limit of a logits file; evaluate fewer tokens")
         }
         let passBatch = passBatchSize(batch, tokenCount: tokens.count, contextLength: ck.config.model.contextLength)
-        try checkMemory(ck.config.model, batch: passBatch)
-        try ck.config.model.checkMemory(batchSize: passBatch)
+        do { try ck.config.model.checkMemory(batchSize: passBatch) } catch let e as SizeLimitError {
+            // An imported model's context T defaults to its max_position_embeddings, and the T² attention
+            // probabilities can make a forward pass impossible: say how to get out.
+            let c = ck.config.model
+            throw RunError("\(e.description). The bulk of activations is \(c.layers + 1) × \(c.heads) heads × T² attention probabilities (T = \(c.contextLength)); use a smaller --batch-size, or re-import the model with a shorter --context-length")
+        }
         var logits = [Float](repeating: 0, count: keepLogits ? predicted * V : 0)
         let (total, losses) = logits.withUnsafeMutableBufferPointer { out in
             totalLoss(config: ck.config.model, parameters: ck.parameters, tokens: tokens, batch: passBatch,
