@@ -25,23 +25,49 @@ public struct CurveObjective: Sendable {
         self.law = law; self.runs = runs; self.delta = delta
     }
 
+    /// The observed losses, predictions and (with `gradient`) Jacobian rows ∂L̂/∂p at every observed point
+    /// of every run, in run order. The laws whose cost grows with points × LR changes (multi-power) are
+    /// evaluated on every core, each worker taking every w-th point of a run (the points' costs grow with
+    /// the step, so interleaving balances them); the others are one O(T) pass per run.
+    func points(_ p: [Double], gradient: Bool) -> [(loss: Double, pred: Double, jac: [Double])] {
+        struct Job: Sendable { let run: Int; let part: Int; let parts: Int }
+        var jobs: [Job] = []
+        for (r, run) in runs.enumerated() {
+            let work = run.observed.count * run.changes.k.count
+            let parts = law.kind == .multiPower && !(law is ReducedLaw) && work >= 20_000 ? Parallel.workers : 1
+            for part in 0..<parts { jobs.append(Job(run: r, part: part, parts: parts)) }
+        }
+        let law = self.law, runs = self.runs
+        let evaluate: @Sendable (Job) -> [(index: Int, loss: Double, pred: Double, jac: [Double])] = { job in
+            let run = runs[job.run]
+            let obs = run.observed.enumerated().filter { $0.offset % job.parts == job.part }.map(\.element)
+            let (pred, jac) = law.evaluate(p, on: run, at: obs.map { run.steps[$0.index] }, gradient: gradient)
+            return obs.indices.map { (obs[$0].index, obs[$0].loss, pred[$0], gradient ? jac[$0] : []) }
+        }
+        let parts = jobs.count > runs.count ? (try? Parallel.map(jobs, evaluate)) ?? jobs.map(evaluate) : jobs.map(evaluate)
+        var out: [(loss: Double, pred: Double, jac: [Double])] = []
+        var j = 0
+        for r in runs.indices {
+            var merged: [(index: Int, loss: Double, pred: Double, jac: [Double])] = []
+            while j < jobs.count && jobs[j].run == r { merged += parts[j]; j += 1 }
+            merged.sort { $0.index < $1.index }
+            out += merged.map { ($0.loss, $0.pred, $0.jac) }
+        }
+        return out
+    }
+
     /// F at natural parameters p, and ∂F/∂p when `gradient`.
     public func value(_ p: [Double], gradient: Bool) -> (value: Double, gradient: [Double]) {
         var f = 0.0
         var g = [Double](repeating: 0, count: p.count)
-        for run in runs {
-            let obs = run.observed
-            let steps = obs.map { run.steps[$0.index] }
-            let (pred, jac) = law.evaluate(p, on: run, at: steps, gradient: gradient)
-            for (i, o) in obs.enumerated() {
-                let clamped = pred[i] < 1e-10
-                let r = log(o.loss) - log(clamped ? 1e-10 : pred[i])
-                f += Huber.value(r, delta: delta)
-                if gradient && !clamped {
-                    // dh/dp = h'(r)·(−1/L̂)·dL̂/dp
-                    let w = -Huber.derivative(r, delta: delta) / pred[i]
-                    for j in 0..<p.count { g[j] += w * jac[i][j] }
-                }
+        for pt in points(p, gradient: gradient) {
+            let clamped = pt.pred < 1e-10
+            let r = log(pt.loss) - log(clamped ? 1e-10 : pt.pred)
+            f += Huber.value(r, delta: delta)
+            if gradient && !clamped {
+                // dh/dp = h'(r)·(−1/L̂)·dL̂/dp
+                let w = -Huber.derivative(r, delta: delta) / pt.pred
+                for j in 0..<p.count { g[j] += w * pt.jac[j] }
             }
         }
         return (f, g)
@@ -55,23 +81,53 @@ public struct CurveObjective: Sendable {
         if gradient { for j in g.indices { g[j] *= domains[j].derivative(p[j]) } }
         return (f, g)
     }
+
+    /// The residuals r_i = log L_i − log L̂_i at θ and, with `jacobian`, ∂r_i/∂θ = −(∂L̂_i/∂p·dp/dθ)/L̂_i;
+    /// nil where a prediction is not positive (the fit steps back from there).
+    public func residuals(theta: [Double], jacobian: Bool) -> (r: [Double], J: [[Double]])? {
+        let domains = law.domains
+        let p = zip(domains, theta).map { $0.value($1) }
+        let dp = zip(domains, p).map { $0.derivative($1) }
+        let pts = points(p, gradient: jacobian)
+        var r = [Double](repeating: 0, count: pts.count)
+        var J: [[Double]] = jacobian ? [] : []
+        if jacobian { J.reserveCapacity(pts.count) }
+        for (i, pt) in pts.enumerated() {
+            guard pt.pred > 1e-10, pt.pred.isFinite else { return nil }
+            r[i] = log(pt.loss) - log(pt.pred)
+            if jacobian { J.append((0..<p.count).map { -pt.jac[$0] * dp[$0] / pt.pred }) }
+        }
+        return (r, J)
+    }
 }
 
-/// How a law is fitted: multi-start quasi-Newton (GSL BFGS2) on the Huber objective.
+/// How `river curve fit` fits: Levenberg–Marquardt on the Huber objective (the default), or the
+/// Multi-Power Law authors' own procedure (multi-power only; see `CurveFitter.fitAuthors`).
+public enum CurveOptimizer: String, Codable, CaseIterable, Sendable {
+    /// Multi-start Levenberg–Marquardt with IRLS weights (`RobustLeastSquares`), run to convergence.
+    case lm
+    /// The authors' `src/fitting.py`: the reduced law's fit, then at most 200 AdamW steps with their
+    /// learning rates, weight decay and early stopping (thu-yao-01-luo/MultiPowerLaw).
+    case adamw
+}
+
+/// How a law is fitted.
 public struct CurveFitOptions: Sendable {
+    public var optimizer: CurveOptimizer = .lm
     /// Seed of the random starts (the fit is deterministic for a seed).
     public var seed: UInt64 = 0
     /// Random starts added to the law's own: the first start perturbed by N(0, 0.5²) in each θ.
     public var randomStarts: Int = 4
     /// Iterations of the screening pass every start gets (on every `screenStride`-th point of each run).
-    public var screenIterations: Int = 30
+    public var screenIterations: Int = 12
     public var screenStride: Int = 4
-    /// How many of the best screened starts are run to convergence.
-    public var polished: Int = 2
+    /// How many of the best screened starts are run to convergence (on the screening subsample; the best
+    /// of them is then finished on every point).
+    public var polished: Int = 4
     /// Iteration limit of the full runs.
-    public var maxIterations: Int = 500
-    /// Converged when the objective gains less than this (relative) over 10 iterations.
-    public var valueTolerance: Double = 1e-7
+    public var maxIterations: Int = 300
+    /// Converged when three accepted steps in a row gain less than this (relative).
+    public var valueTolerance: Double = 1e-9
     /// Huber δ.
     public var delta: Double = 1e-3
     public init() {}
@@ -90,10 +146,13 @@ public struct CurveFitResult: Codable, Sendable {
     public var peak: Double
     public var warmup: Int
     public var seed: UInt64
+    /// How the fit was made (absent in fits written before the choice existed: Levenberg–Marquardt's
+    /// predecessor, BFGS).
+    public var optimizer: CurveOptimizer?
     public var starts: Int
     public var iterations: Int
     public var evaluations: Int
-    public var stop: QuasiNewton.Stop
+    public var stop: RobustLeastSquares.Stop
     public var gradientNorm: Double
     public var seconds: Double
 
@@ -121,36 +180,30 @@ public enum CurveFitter {
     public static func fit(_ kind: CurveLawKind, runs: [CurveRun], options: CurveFitOptions = CurveFitOptions()) throws -> CurveFitResult {
         let law = kind.law
         let clock = ContinuousClock.now
-        let points = runs.map { $0.observed.count }.reduce(0, +)
-        guard !runs.isEmpty else { throw CurveError("no runs to fit") }
-        for run in runs where run.observed.isEmpty {
-            throw CurveError("run \(run.name) has no losses to fit (every row only gives the LR)")
-        }
-        let schedules = Set(runs.map { "\($0.lrs.count):\($0.prefix.last!)" }).count
-        if schedules < 2 {
-            throw CurveError("'\(kind.rawValue)' has \(law.parameterCount) parameters and its LR-drop terms are only identifiable across schedules: fit at least 2 runs with different schedules (got \(runs.count == 1 ? "a single run" : "\(runs.count) runs with one schedule"))")
-        }
-        guard points > law.parameterCount else {
-            throw CurveError("\(points) loss points cannot determine the \(law.parameterCount) parameters of '\(kind.rawValue)'")
-        }
-        // The LR-drop terms are only identifiable from runs with different schedules.
-        for run in runs {
-            for (i, _) in run.observed where run.prefix[run.steps[i]] <= 0 {
-                throw CurveError("run \(run.name): the loss at step \(run.steps[i]) comes before any LR (S1 = 0), where every law is undefined; drop that row")
-            }
+        try validate(kind, runs: runs)
+        if options.optimizer == .adamw && kind != .multiPower {
+            throw CurveError("--optimizer adamw is the Multi-Power Law authors' procedure, with learning rates for the multi-power parameters; it fits only --law multi-power (got '\(kind.rawValue)'; use --optimizer lm)")
         }
         let peak = runs.map(\.peak).max()!
-        // 1. The reduced law (instant relaxation) from log-log regressions.
-        let reduced = ReducedLaw(guesses: ReducedLaw.guesses(for: runs))
-        let baseStarts = reduced.starts(from: .init(L0: 0, A: 0, alpha: 0, B: 0, peak: peak))
-        let base = multiStart(CurveObjective(law: reduced, runs: runs, delta: options.delta), starts: baseStarts,
-                              options: options, extra: 0)
-        let b = base.p
-        // 2. The law from its own starts plus random ones.
-        let objective = CurveObjective(law: law, runs: runs, delta: options.delta)
-        let starts = law.starts(from: .init(L0: b[0], A: b[1], alpha: b[2], B: b[3], peak: peak))
-        let best = multiStart(objective, starts: starts, options: options, extra: options.randomStarts)
+        let best: MultiStartResult
+        if options.optimizer == .adamw {
+            best = fitAuthors(runs: runs, options: options)
+        } else {
+            // 1. The reduced law (instant relaxation) from log-log regressions.
+            let reduced = ReducedLaw(guesses: ReducedLaw.guesses(for: runs))
+            let baseStarts = reduced.starts(from: .init(L0: 0, A: 0, alpha: 0, B: 0, peak: peak))
+            let base = multiStart(CurveObjective(law: reduced, runs: runs, delta: options.delta), starts: baseStarts,
+                                  options: options, extra: 0)
+            let b = base.p
+            // 2. The law from its own starts plus random ones.
+            let objective = CurveObjective(law: law, runs: runs, delta: options.delta)
+            let starts = law.starts(from: .init(L0: b[0], A: b[1], alpha: b[2], B: b[3], peak: peak))
+            best = multiStart(objective, starts: starts, options: options, extra: options.randomStarts)
+        }
         let p = best.p
+        for (j, (x, d)) in zip(p, law.domains).enumerated() where !d.contains(x) {
+            throw CurveError("the \(options.optimizer.rawValue) fit of '\(kind.rawValue)' ended with \(law.parameterNames[j]) = \(x), outside its domain (\(d.rawValue)); the runs do not determine the law")
+        }
         let diagnostics = runs.map { run -> CurveFitResult.RunDiagnostics in
             let obs = run.observed
             let pred = law.evaluate(p, on: run, at: obs.map { run.steps[$0.index] }, gradient: false).values
@@ -159,23 +212,51 @@ public enum CurveFitter {
         let elapsed = ContinuousClock.now - clock
         return CurveFitResult(
             law: kind, parameters: Dictionary(uniqueKeysWithValues: zip(law.parameterNames, p)),
-            objective: best.result.value * options.delta * options.delta, runs: diagnostics, peak: peak,
+            objective: best.value, runs: diagnostics, peak: peak,
             warmup: runs[0].lrs.firstIndex(where: { $0 >= runs[0].peak }) ?? 0, seed: options.seed,
-            starts: best.starts, iterations: best.iterations, evaluations: best.evaluations, stop: best.result.stop,
-            gradientNorm: best.result.gradientNorm * options.delta * options.delta,
+            optimizer: options.optimizer,
+            starts: best.starts, iterations: best.iterations, evaluations: best.evaluations, stop: best.stop,
+            gradientNorm: best.gradientNorm,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+    }
+
+    /// The checks every fit makes before it starts.
+    static func validate(_ kind: CurveLawKind, runs: [CurveRun]) throws {
+        let law = kind.law
+        guard !runs.isEmpty else { throw CurveError("no runs to fit") }
+        for run in runs where run.observed.isEmpty {
+            throw CurveError("run \(run.name) has no losses to fit (every row only gives the LR)")
+        }
+        // The LR-drop terms are only identifiable from runs with different schedules.
+        let schedules = Set(runs.map { "\($0.lrs.count):\($0.prefix.last!)" }).count
+        if schedules < 2 {
+            throw CurveError("'\(kind.rawValue)' has \(law.parameterCount) parameters and its LR-drop terms are only identifiable across schedules: fit at least 2 runs with different schedules (got \(runs.count == 1 ? "a single run" : "\(runs.count) runs with one schedule"))")
+        }
+        let points = runs.map { $0.observed.count }.reduce(0, +)
+        guard points > law.parameterCount else {
+            throw CurveError("\(points) loss points cannot determine the \(law.parameterCount) parameters of '\(kind.rawValue)'")
+        }
+        for run in runs {
+            for (i, _) in run.observed where run.prefix[run.steps[i]] <= 0 {
+                throw CurveError("run \(run.name): the loss at step \(run.steps[i]) comes before any LR (S1 = 0), where every law is undefined; drop that row")
+            }
+        }
     }
 
     struct MultiStartResult {
         let p: [Double]
-        let result: QuasiNewton.Result
+        /// The objective Σ Huber at p (unscaled).
+        let value: Double
+        let gradientNorm: Double
+        let stop: RobustLeastSquares.Stop
         let starts: Int
         let iterations: Int
         let evaluations: Int
     }
 
-    /// Screens every start for a few iterations, then runs the best to convergence. The objective is
-    /// divided by δ² so that a point at the Huber kink contributes ½: tolerances are then scale-free.
+    /// Screens every start with a few Levenberg–Marquardt iterations on a quarter of the points, runs the
+    /// best `polished` to convergence there, then the best of those to convergence on all points. The objective is divided by δ² so that a point at the
+    /// Huber kink contributes ½: tolerances are then scale-free.
     static func multiStart(_ objective: CurveObjective, starts: [[Double]], options: CurveFitOptions, extra: Int) -> MultiStartResult {
         let domains = objective.law.domains
         let scale = 1 / (options.delta * options.delta)
@@ -184,36 +265,42 @@ public enum CurveFitter {
             let rng = RandomSource(seed: options.seed)
             for _ in 0..<extra { thetas.append(first.map { $0 + 0.5 * rng.gaussian() }) }
         }
-        func f(_ theta: [Double], _ g: inout [Double]) -> Double {
-            let (v, grad) = objective.valueTheta(theta, gradient: true)
-            for j in g.indices { g[j] = grad[j] * scale }
-            return v * scale
-        }
-        // Screening on a subsample of the points: the starts are ranked, not converged, so a quarter of the
-        // points is enough and four times cheaper.
+        let loss = RobustLeastSquares.Loss.huber(options.delta)
+        // Screening on a subsample of the points: the starts are ranked, not converged.
         let sub = CurveObjective(law: objective.law, runs: objective.runs.map { $0.thinned(options.screenStride) },
                                  delta: objective.delta)
-        func fSub(_ theta: [Double], _ g: inout [Double]) -> Double {
-            let (v, grad) = sub.valueTheta(theta, gradient: true)
-            for j in g.indices { g[j] = grad[j] * scale }
-            return v * scale
-        }
         var iterations = 0, evaluations = 0
-        var screen: [QuasiNewton.Result] = []
+        var screen: [RobustLeastSquares.Result] = []
         for t in thetas {
-            let r = QuasiNewton.minimize(start: t, options: .init(gradientTolerance: 1e-6, maxIterations: options.screenIterations), fSub)
+            let r = RobustLeastSquares.minimize(start: t, loss: loss,
+                                                options: .init(maxIterations: options.screenIterations, scale: scale)) {
+                sub.residuals(theta: $0, jacobian: $1)
+            }
             iterations += r.iterations; evaluations += r.evaluations
             screen.append(r)
         }
+        // The best starts run to convergence on the subsample, the best of them then on every point
+        // (a few more iterations: the subsample's minimum is close to the full one).
         let order = screen.indices.sorted { screen[$0].value < screen[$1].value }
-        var best: QuasiNewton.Result? = nil
+        var candidates: [RobustLeastSquares.Result] = []
         for i in order.prefix(max(options.polished, 1)) {
-            let r = QuasiNewton.minimize(start: screen[i].x, options: .init(gradientTolerance: 1e-6, maxIterations: options.maxIterations,
-                                                                              valueTolerance: options.valueTolerance), f)
+            let r = RobustLeastSquares.minimize(start: screen[i].x, loss: loss,
+                                                options: .init(maxIterations: options.maxIterations,
+                                                               valueTolerance: options.valueTolerance, scale: scale)) {
+                sub.residuals(theta: $0, jacobian: $1)
+            }
             iterations += r.iterations; evaluations += r.evaluations
-            if best == nil || r.value < best!.value { best = r }
+            candidates.append(r)
         }
-        let p = zip(domains, best!.x).map { $0.value($1) }
-        return MultiStartResult(p: p, result: best!, starts: thetas.count, iterations: iterations, evaluations: evaluations)
+        let start = candidates.min { $0.value < $1.value }!.x
+        let best: RobustLeastSquares.Result? = RobustLeastSquares.minimize(
+            start: start, loss: loss, options: .init(maxIterations: options.maxIterations, valueTolerance: options.valueTolerance, scale: scale)) {
+            objective.residuals(theta: $0, jacobian: $1)
+        }
+        iterations += best!.iterations; evaluations += best!.evaluations
+        let b = best!
+        let p = zip(domains, b.x).map { $0.value($1) }
+        return MultiStartResult(p: p, value: b.value / scale, gradientNorm: b.gradientNorm / scale, stop: b.stop,
+                                starts: thetas.count, iterations: iterations, evaluations: evaluations)
     }
 }

@@ -22,22 +22,22 @@ enum VectorMath {
         x.replace(with: 708, where: xIn .> 708)
         let k = x * log2e + shifter
         let n = k - shifter                      // round(x / ln 2)
-        let r = x - n * ln2Hi - n * ln2Lo        // |r| ≤ ln2/2
-        // Taylor series of e^r to r^13 (error < 2e-17 for |r| ≤ 0.347), Horner form.
+        let r = x.addingProduct(n, V(repeating: -ln2Hi)).addingProduct(n, V(repeating: -ln2Lo))  // |r| ≤ ln2/2
+        // Taylor series of e^r to r^13 (error < 2e-17 for |r| ≤ 0.347), Horner form with fused multiply-adds.
         var p = V(repeating: 1.0 / 6227020800.0)
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
+        p = V(repeating: 1.0 / 479001600.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 39916800.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 3628800.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 362880.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 40320.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 5040.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 720.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 120.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 24.0).addingProduct(p, r)
+        p = V(repeating: 1.0 / 6.0).addingProduct(p, r)
+        p = V(repeating: 0.5).addingProduct(p, r)
+        p = V(repeating: 1.0).addingProduct(p, r)
+        p = V(repeating: 1.0).addingProduct(p, r)
         // 2^n: the low bits of k hold n + 2^51 (two's complement wrap), so (bits(k) + 1023) << 52 is 2^n.
         let bits = (unsafeBitCast(k, to: U.self) &+ 1023) &<< 52
         return p * unsafeBitCast(bits, to: V.self)
@@ -46,33 +46,31 @@ enum VectorMath {
     /// ln x for finite normal x > 0.
     @inline(__always)
     static func log(_ x: V) -> V {
-        let bits = unsafeBitCast(x, to: U.self)
-        // Exponent e as a double via the 2^52 trick: bits(2^52 + e) − 2^52 (e = biased − 1023).
-        let biased = bits &>> 52
-        let e = unsafeBitCast(biased &+ 0x4330_0000_0000_0000, to: V.self) - (4503599627370496.0 + 1023)
-        let m = unsafeBitCast((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: V.self)  // m ∈ [1, 2)
-        // ln m = 2·atanh(s), s = (m − 1)/(m + 1) ∈ [0, 1/3): series to s^37 (error < 1e-18).
-        let s = (m - 1) / (m + 1)
-        let z = s * s
-        var q = V(repeating: 1.0 / 37)
-        q = q * z + 1.0 / 35
-        q = q * z + 1.0 / 33
-        q = q * z + 1.0 / 31
-        q = q * z + 1.0 / 29
-        q = q * z + 1.0 / 27
-        q = q * z + 1.0 / 25
-        q = q * z + 1.0 / 23
-        q = q * z + 1.0 / 21
-        q = q * z + 1.0 / 19
-        q = q * z + 1.0 / 17
-        q = q * z + 1.0 / 15
-        q = q * z + 1.0 / 13
-        q = q * z + 1.0 / 11
-        q = q * z + 1.0 / 9
-        q = q * z + 1.0 / 7
-        q = q * z + 1.0 / 5
-        q = q * z + 1.0 / 3
-        q = q * z + 1
-        return e * ln2Hi + (e * ln2Lo + 2 * s * q)
+        typealias I = SIMD4<Int64>
+        // x = 2^e·z with z ∈ [√½, √2) (musl's reduction): shift the bits by those of √½ so the exponent
+        // field of the difference is e, then put z's bits back under the exponent of √½…√2.
+        let off: Int64 = 0x3FE6_A09E_667F_3BCD
+        let ix = unsafeBitCast(x, to: I.self)
+        let tmp = ix &- off
+        let e = tmp &>> 52                                   // arithmetic shift: e may be negative
+        let z = unsafeBitCast(ix &- (tmp & I(repeating: -0x10_0000_0000_0000)), to: V.self)
+        // e as a double via the 2^52 trick: bits(1.5·2^52 + e) − 1.5·2^52 (|e| < 2^51).
+        let ed = unsafeBitCast(e &+ 0x4338_0000_0000_0000, to: V.self) - shifter
+        // ln z = 2·atanh(s), s = (z − 1)/(z + 1) ∈ (−0.1716, 0.1716): s² < 0.0295, series to s^21
+        // (truncation < 0.0295^11/23 < 1e-18 relative).
+        let s = (z - 1) / (z + 1)
+        let w = s * s
+        var q = V(repeating: 1.0 / 21)
+        q = V(repeating: 1.0 / 19).addingProduct(q, w)
+        q = V(repeating: 1.0 / 17).addingProduct(q, w)
+        q = V(repeating: 1.0 / 15).addingProduct(q, w)
+        q = V(repeating: 1.0 / 13).addingProduct(q, w)
+        q = V(repeating: 1.0 / 11).addingProduct(q, w)
+        q = V(repeating: 1.0 / 9).addingProduct(q, w)
+        q = V(repeating: 1.0 / 7).addingProduct(q, w)
+        q = V(repeating: 1.0 / 5).addingProduct(q, w)
+        q = V(repeating: 1.0 / 3).addingProduct(q, w)
+        q = V(repeating: 1).addingProduct(q, w)
+        return (ed * ln2Lo).addingProduct(2 * s, q) + ed * ln2Hi
     }
 }
