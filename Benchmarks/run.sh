@@ -5,6 +5,7 @@
 #   Benchmarks/run.sh train_vs_torch    [--steps 8 --rounds 3]
 #   Benchmarks/run.sh bigram_hessian_vs_torch
 #   Benchmarks/run.sh hvp_vs_torch      [--model default --repeats 3]
+#   Benchmarks/run.sh curve_fit_vs_torch --peer DIR [--size 400 --rounds 3]   (DIR: a MultiPowerLaw checkout)
 # Builds the release `river` (the same build as the set-up script; SCRATCH=.build-x picks another
 # folder), sets the OpenBLAS core type for both sides (docs/machine-facts.md), then runs Benchmarks/NAME.py.
 # Run on an idle machine: both sides use 2 threads and timings under load mean nothing.

@@ -104,4 +104,5 @@ public let allExperiments: [any Experiment.Type] = [
     TrainerWSDBranchesExperiment.self,
     TrainerSchedulesExperiment.self,
     TrainerBudgetTableExperiment.self,
+    TrainerCurveLawsExperiment.self,
 ]

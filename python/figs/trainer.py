@@ -1,8 +1,9 @@
-"""Trainer figures: WSD main + decay branches vs cosine, WSD-S vs WSD vs cyclic cosine, budget table."""
+"""Trainer figures: WSD main + decay branches vs cosine, WSD-S vs WSD vs cyclic cosine, budget table, and the
+loss-curve laws fitted on the constant + cosine runs predicting the other schedules."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import color, read_csv, save, shades, style, title, unique
+from .common import color, cycle, read_csv, save, shades, style, title, unique
 
 
 def _curves(t, schedule, value):
@@ -68,4 +69,39 @@ def budget_table(data, fig_dir):
     return [save(fig, fig_dir, "trainer_budget_table.png")]
 
 
-RENDERERS = {"trainer-wsd-branches": wsd_branches, "trainer-schedules": schedules, "trainer-budget-table": budget_table}
+def curve_laws(data, fig_dir):
+    """One panel per run (the two fitted, then the held-out ones): measured validation loss as dots, each
+    law's predicted curve as a line, the law's MAE on that run in the legend."""
+    style()
+    t = read_csv(data / "trainer-curve-laws.csv")
+    m = read_csv(data / "trainer-curve-laws-metrics.csv")
+    runs = unique(t["run"])
+    cols = min(4, len(runs))
+    rows = (len(runs) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False)
+    for ax, run in zip(axes.flat, runs):
+        r = t["run"] == run
+        laws = unique(t["law"][r])
+        first = r & (t["law"] == laws[0])
+        seen = first & np.isfinite(t["loss"].astype(float))
+        ax.plot(t["step"][seen], t["loss"][seen], "k.", ms=4, label="measured")
+        for i, law in enumerate(laws):
+            q = r & (t["law"] == law)
+            k = (m["run"] == run) & (m["law"] == law)
+            mae = float(m["mae"][k][0]) if k.any() else float("nan")
+            ax.plot(t["step"][q], t["predicted"][q], color=cycle(i), lw=1.2, label=f"{law} (MAE {mae:.3f})")
+        role, sched = t["role"][first][0], t["schedule"][first][0]
+        lo = np.nanmin(t["loss"][seen].astype(float)) if seen.any() else np.nanmin(t["predicted"][first].astype(float))
+        hi = np.nanmax(t["loss"][seen].astype(float)) if seen.any() else lo + 1
+        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9) - 0.02, hi + 0.1 * (hi - lo + 1e-9) + 0.02)
+        title(ax, f"{run.split('/')[-1]} ({sched}, {role})", 40)
+        ax.set_xlabel("step")
+        ax.set_ylabel("validation loss")
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(runs):]:
+        ax.remove()
+    return [save(fig, fig_dir, "trainer_curve_laws.png")]
+
+
+RENDERERS = {"trainer-wsd-branches": wsd_branches, "trainer-schedules": schedules, "trainer-budget-table": budget_table,
+             "trainer-curve-laws": curve_laws}
