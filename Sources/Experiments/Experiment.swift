@@ -104,4 +104,6 @@ public let allExperiments: [any Experiment.Type] = [
     TrainerWSDBranchesExperiment.self,
     TrainerSchedulesExperiment.self,
     TrainerBudgetTableExperiment.self,
+    TrainerRiverTimeExperiment.self,
+    TrainerDecayAblationExperiment.self,
 ]
