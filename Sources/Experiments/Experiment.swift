@@ -104,4 +104,9 @@ public let allExperiments: [any Experiment.Type] = [
     TrainerWSDBranchesExperiment.self,
     TrainerSchedulesExperiment.self,
     TrainerBudgetTableExperiment.self,
+    LMInterpolationExperiment.self,
+    LMSharpnessExperiment.self,
+    LMTokenBucketsExperiment.self,
+    LMDecayPredictionExperiment.self,
+    LMSpectrumExperiment.self,
 ]
