@@ -249,24 +249,24 @@ struct AnalyzeCLITests {
         #expect(try Data(contentsOf: ckURL) == bytes)
         #expect(try MetricsLines.count(probe) == 5)
 
-        // Bad input fails before anything is written.
-        func fails(_ extra: [String], _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        // Bad input fails before anything is written (each case replaces or adds one option).
+        func fails(_ change: [String: String], _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let out = f.dir.appendingPathComponent("probe-bad-\(UUID().uuidString)")
-            let a = ["analyze", "decay-probe", "--run", main.path, "--step", "10", "--decay", "5", "--out", out.path,
-                     "--text", f.text, "--quiet"]
-            let r = try RiverCLI.run(a + extra)
-            #expect(r.status != 0, "accepted: \(extra)", sourceLocation: sourceLocation)
+            var options = ["--run": main.path, "--step": "10", "--decay": "5", "--out": out.path, "--text": f.text]
+            options.merge(change) { $1 }
+            let r = try RiverCLI.run(["analyze", "decay-probe", "--quiet"] + options.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
+            #expect(r.status != 0, "accepted: \(change)", sourceLocation: sourceLocation)
             #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
             #expect(!FileManager.default.fileExists(atPath: out.path), "\(out.path) written", sourceLocation: sourceLocation)
         }
-        try fails(["--batches", "5"], "--batches must be an even number")
-        try fails(["--step", "7"], "no checkpoint at step 7")
-        try fails(["--budget", "18"], "forks at step 13, not 10")
-        try fails(["--decay", "nan"], "--decay nan is not allowed")
-        try fails(["--min-ratio", "2"], "--min-ratio 2.0 is not allowed")
+        try fails(["--batches": "5"], "--batches must be an even number")
+        try fails(["--step": "7"], "no checkpoint at step 7")
+        try fails(["--budget": "18"], "forks at step 13, not 10")
+        try fails(["--decay": "nan"], "--decay nan is not allowed")
+        try fails(["--min-ratio": "2"], "--min-ratio 2.0 is not allowed")
         let one = f.dir.appendingPathComponent("one-byte.txt")
         try "x".write(to: one, atomically: true, encoding: .utf8)
-        try fails(["--text", one.path], "at least 2 tokens")
+        try fails(["--text": one.path], "at least 2 tokens")
     }
 }
 
