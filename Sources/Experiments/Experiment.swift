@@ -104,6 +104,8 @@ public let allExperiments: [any Experiment.Type] = [
     TrainerWSDBranchesExperiment.self,
     TrainerSchedulesExperiment.self,
     TrainerBudgetTableExperiment.self,
+    TrainerRiverTimeExperiment.self,
+    TrainerDecayAblationExperiment.self,
     LMInterpolationExperiment.self,
     LMSharpnessExperiment.self,
     LMTokenBucketsExperiment.self,

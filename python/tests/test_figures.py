@@ -89,7 +89,7 @@ def test_every_figure_renders_with_full_panels(smoke_runs, layout, tmp_path, mon
             assert path.exists() and path.stat().st_size > 10_000, path
     problems = [f"{png}: {p}" for png, (ps, _) in seen.items() for p in ps]
     assert not problems, "\n".join(problems)
-    assert len(seen) == 19
+    assert len(seen) == 21
 
     # Labels come from the data: every decay-branch budget the table holds is in the legend.
     t = common.read_csv(smoke_runs[layout] / "bigram-wsd-curve" / "bigram_wsd_curve.csv")
