@@ -106,4 +106,9 @@ public let allExperiments: [any Experiment.Type] = [
     TrainerBudgetTableExperiment.self,
     TrainerRiverTimeExperiment.self,
     TrainerDecayAblationExperiment.self,
+    LMInterpolationExperiment.self,
+    LMSharpnessExperiment.self,
+    LMTokenBucketsExperiment.self,
+    LMDecayPredictionExperiment.self,
+    LMSpectrumExperiment.self,
 ]
