@@ -14,3 +14,4 @@
 #include <gsl/gsl_multiroots.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sf_psi.h>
+#include <gsl/gsl_cdf.h>

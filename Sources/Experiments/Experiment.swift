@@ -104,5 +104,12 @@ public let allExperiments: [any Experiment.Type] = [
     TrainerWSDBranchesExperiment.self,
     TrainerSchedulesExperiment.self,
     TrainerBudgetTableExperiment.self,
+    TrainerRiverTimeExperiment.self,
+    TrainerDecayAblationExperiment.self,
+    LMInterpolationExperiment.self,
+    LMSharpnessExperiment.self,
+    LMTokenBucketsExperiment.self,
+    LMDecayPredictionExperiment.self,
+    LMSpectrumExperiment.self,
     TrainerCurveLawsExperiment.self,
 ]

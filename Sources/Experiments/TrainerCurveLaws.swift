@@ -24,7 +24,8 @@ struct TrainerCurveLawsExperiment: Experiment {
 
     static func run(_ settings: ExperimentSettings) throws {
         let sweep = try TrainerSweep.ensure(settings)
-        let planned = try sweep.spec.plannedRuns(directory: sweep.directory).filter { $0.seed == settings.seed }
+        let planned = try sweep.spec.plannedRuns(directory: sweep.directory)
+            .filter { $0.seed == settings.seed && $0.arm == $0.schedule.family.rawValue }  // the families, not the variants
         let longestCosine = planned.filter { $0.schedule == .cosine }.map(\.budget).max()
         let fitRuns = planned.filter { $0.schedule == .wsdMain || ($0.schedule == .cosine && $0.budget == longestCosine) }
         let heldOut = planned.filter { [.wsd, .wsds, .cyclicCosine].contains($0.schedule) }

@@ -97,3 +97,17 @@ public func solve(_ a: Matrix, _ b: Matrix) throws -> Matrix {
     guard info == 0 else { throw LinearAlgebraError.lapack(routine: "dgesv", info: info) }
     return Matrix(rows: b.rows, cols: b.cols, data: bb)
 }
+
+/// The least-squares solution x of min ‖A x − b‖₂ for a full-rank A with at least as many rows as columns
+/// (`dgels`, QR), with the residual sum of squares.
+public func leastSquares(_ a: Matrix, _ b: [Double]) throws -> (x: [Double], residualSumOfSquares: Double) {
+    precondition(b.count == a.rows, "right-hand side has \(b.count) rows, matrix has \(a.rows)")
+    guard a.rows >= a.cols else { throw LinearAlgebraError.notSquare(rows: a.rows, cols: a.cols) }
+    var aa = a.data
+    var bb = b
+    let info = LAPACKE_dgels(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int32(a.rows), Int32(a.cols), 1,
+                             &aa, Int32(a.cols), &bb, 1)
+    guard info == 0 else { throw LinearAlgebraError.lapack(routine: "dgels", info: info) }
+    let rss = bb[a.cols...].reduce(0) { $0 + $1 * $1 }
+    return (Array(bb[0..<a.cols]), rss)
+}

@@ -4,8 +4,12 @@ import Foundation
 /// The one parallel-loop helper: `map` for independent jobs (experiments' seeds and configurations),
 /// `chunks` for the kernels' contiguous slices. Both run on every core with `DispatchQueue.concurrentPerform`.
 public enum Parallel {
-    /// The number of cores the loops use.
-    public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The number of cores the loops use: `RIVER_THREADS` when set (a sweep worker process runs with 1),
+    /// else every active core.
+    public static let workers: Int = {
+        if let v = ProcessInfo.processInfo.environment["RIVER_THREADS"], let n = Int(v), n >= 1 { return min(n, 1024) }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     /// `f` over `items` on every core, results in the order of `items`; the first error (in item order)
     /// is rethrown after all jobs finished. OpenBLAS runs single-threaded meanwhile

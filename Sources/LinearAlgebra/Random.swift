@@ -80,6 +80,10 @@ public enum Statistics {
 
     public static func mean(_ x: [Double]) -> Double { gsl_stats_mean(x, 1, x.count) }
 
+    /// The p-quantile of Student's t distribution with `df` degrees of freedom (`gsl_cdf_tdist_Pinv`),
+    /// e.g. `studentTQuantile(0.975, df: 2)` = 4.303 for a 95% interval from three paired seeds.
+    public static func studentTQuantile(_ p: Double, df: Double) -> Double { gsl_cdf_tdist_Pinv(p, df) }
+
     /// Sample standard deviation (n − 1 denominator); 0 for fewer than two values.
     public static func standardDeviation(_ x: [Double]) -> Double {
         x.count < 2 ? 0 : gsl_stats_sd(x, 1, x.count)

@@ -6,3 +6,4 @@ extension DataError: RiverError {}
 extension TransformerConfigError: RiverError {}
 extension ImportError: RiverError {}
 extension AnalysisError: RiverError {}
+extension BranchForkError: RiverError {}

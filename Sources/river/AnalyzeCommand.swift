@@ -16,5 +16,5 @@ struct AnalyzeCommand: ParsableCommand {
         Example:
           river analyze hessian --checkpoint runs/main/checkpoints/step-000300.safetensors --text data/shakespeare.txt --max-bytes 4096
         """,
-        subcommands: [AnalyzeHessian.self, AnalyzeInterpolate.self, AnalyzeTokens.self, AnalyzeNoise.self, AnalyzeSharpness.self, AnalyzeHVP.self])
+        subcommands: [AnalyzeHessian.self, AnalyzeInterpolate.self, AnalyzeTokens.self, AnalyzeNoise.self, AnalyzeSharpness.self, AnalyzeDecayProbe.self, AnalyzeHVP.self])
 }

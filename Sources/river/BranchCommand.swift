@@ -51,29 +51,13 @@ struct BranchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let parentDir = URL(fileURLWithPath: from)
-        let parent = try RunConfig.load(parentDir.appendingPathComponent("config.json"))
-        let checkpoints = parentDir.appendingPathComponent("checkpoints")
-        if !FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent(Checkpoint.fileName(step: step)).path) {
-            let have = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [])
-                .compactMap(Checkpoint.step(fromFileName:)).sorted().map(String.init).joined(separator: ", ")
-            throw CLIError("parent run \(from) has no checkpoint at step \(step) (it has: \(have.isEmpty ? "none" : have))")
-        }
-        var cfg = parent
-        // The fork arithmetic and the branch schedule (with the parent's warmup in whole steps) come from
-        // DecayBranch, the one source of truth for WSD branches.
-        let branch: DecayBranch
-        do { branch = try budget.map { try DecayBranch(budget: $0, decay: decay) } ?? DecayBranch.forking(at: step, decay: decay) }
-        catch { throw ValidationError("--step \(step), --budget \(budget.map(String.init) ?? "default"), --decay \(decay): \(error)") }
-        guard branch.forkStep == step else {
-            throw ValidationError("a WSD branch of budget \(branch.budget) with decay \(decay) (\(branch.decaySteps) steps) forks at step \(branch.forkStep), not \(step); pass --budget or --decay so that budget - decay steps = \(step)")
-        }
-        cfg.schedule = try branch.schedule(continuing: parent.schedule, shape: shape, minRatio: minRatio)
-        let budget = branch.budget
-        cfg.parent = ParentRef(run: parentDir.path, step: step)
-        cfg.evalAt = [budget]
-        cfg.checkpointAt = []
-        let training = try TrainingRun.create(at: URL(fileURLWithPath: out), config: cfg)
+        // The fork arithmetic, the branch schedule and the checks live in BranchRequest (Trainer), shared
+        // with `river analyze decay-probe` and the experiments; DecayBranch is the one fork formula.
+        let request = BranchRequest(parent: URL(fileURLWithPath: from), step: step, budget: budget, decay: decay,
+                                    shape: shape, minRatio: minRatio)
+        let training: TrainingRun
+        do { training = try request.create(at: URL(fileURLWithPath: out)) }
+        catch let e as BranchForkError { throw ValidationError(e.message) }
         try training.train(progress: quiet ? nil : ProgressBar(label: "branch"))
         let last = try MetricsRecord.read(training.metricsURL).last
         try JSONOutput.print(RunSummary(run: out, step: training.step, loss: last.map { Double($0.loss) }, valLoss: last?.valLoss))

@@ -100,7 +100,7 @@ struct AnalyzeCLITests {
         try fails(["interpolate", "--checkpoints", f.a + "," + f.b, "--text", f.text, "--extend", "nan"], "--extend must be finite")
         try fails(["hessian", "--checkpoint", f.a, "--text", f.text, "--top", "5", "--iterations", "3"], "--iterations (3) must be at least --top (5)")
         try fails(["hessian", "--checkpoint", f.a, "--text", f.text, "--max-bytes", "1"], "--max-bytes must be at least 2")
-        for command in ["hessian", "interpolate", "tokens", "noise", "sharpness"] {
+        for command in ["hessian", "interpolate", "tokens", "noise", "sharpness", "decay-probe"] {
             let h = try RiverCLI.run(["analyze", command, "--help"])
             #expect(h.status == 0 && h.stdout.contains("Example:") && h.stdout.contains("river analyze \(command)"))
         }
@@ -161,5 +161,118 @@ struct AnalyzeCLITests {
         #expect(rows[1][3] == ev[0])
         let none = try RiverCLI.run(["analyze", "sharpness", "--run", f.dir.path, "--text", f.text])
         #expect(none.status != 0 && none.stderr.contains("not a run directory"))
+    }
+
+    @Test("sharpness --runs: a run column; each run's rows equal its --run output")
+    func sharpnessSeveralRuns() throws {
+        let f = Self.fixture
+        let main = URL(fileURLWithPath: f.b).deletingLastPathComponent().deletingLastPathComponent().path
+        let other = URL(fileURLWithPath: f.other).deletingLastPathComponent().deletingLastPathComponent().path
+        func rows(_ args: [String]) throws -> [String] {
+            let r = try RiverCLI.run(["analyze", "sharpness", "--text", f.text, "--max-bytes", "300", "--iterations", "6"] + args)
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        // Checkpoints of different architectures in one table are refused (one token stream, one tokenizer).
+        let mixed = try RiverCLI.run(["analyze", "sharpness", "--runs", "\(main),\(other)", "--text", f.text, "--max-bytes", "300"])
+        #expect(mixed.status != 0 && mixed.stderr.contains("different architectures"), "\(mixed.stderr)")
+        let both = try rows(["--runs", "\(main),\(main)"])
+        let single = try rows(["--run", main])
+        #expect(both[0] == "run," + single[0])
+        #expect(both.count == 1 + 2 * (single.count - 1))
+        for (i, line) in single.dropFirst().enumerated() {
+            #expect(both[1 + i] == "\(main),\(line)")
+            #expect(both[single.count + i] == "\(main),\(line)")
+        }
+        let neither = try RiverCLI.run(["analyze", "sharpness", "--text", f.text])
+        #expect(neither.status != 0 && neither.stderr.contains("exactly one of --run"))
+    }
+
+    /// `river eval`'s loss of a checkpoint on the fixture text's first 2000 bytes.
+    static func evalLoss(_ checkpoint: String) throws -> Double {
+        let e = try RiverCLI.run(["eval", "--checkpoint", checkpoint, "--text", fixture.text, "--max-bytes", "2000"])
+        precondition(e.status == 0, e.stderr)
+        return (try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any])["loss"] as! Double
+    }
+
+    @Test("decay-probe: measured drop equals river branch + river eval; prediction = (lr_before - lr_after) Tr(P^-1/2 Sigma P^-1/2)/4; rerun reuses the branch; another branch at --out is refused untouched")
+    func decayProbe() throws {
+        let f = Self.fixture
+        let main = URL(fileURLWithPath: f.b).deletingLastPathComponent().deletingLastPathComponent()
+        let probe = f.dir.appendingPathComponent("probe-10")
+        let args = ["analyze", "decay-probe", "--run", main.path, "--step", "10", "--decay", "5", "--out", probe.path,
+                    "--text", f.text, "--max-bytes", "2000", "--batches", "6", "--quiet"]
+        let r = try RiverCLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+
+        // The same branch by `river branch`, evaluated by `river eval`.
+        let branch = f.dir.appendingPathComponent("branch-10")
+        let b = try RiverCLI.run(["branch", "--parent", main.path, "--step", "10", "--decay", "5", "--out", branch.path, "--quiet"])
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(try Data(contentsOf: branch.appendingPathComponent("config.json")) == Data(contentsOf: probe.appendingPathComponent("config.json")))
+        let before = try Self.evalLoss(main.appendingPathComponent("checkpoints/step-000010.safetensors").path)
+        let after = try Self.evalLoss(branch.appendingPathComponent("checkpoints/step-000015.safetensors").path)
+        #expect(json["loss_before"] as? Double == before && json["loss_after"] as? Double == after)
+        #expect(json["measured_drop"] as? Double == before - after)
+        #expect(json["budget"] as? Int == 15 && json["decay_steps"] as? Int == 5 && json["step"] as? Int == 10)
+        // The parent has no checkpoint at 15: no constant-LR comparison.
+        #expect(json["loss_constant"] is NSNull && json["drop_vs_constant"] is NSNull)
+
+        // The prediction: the hill term with the preconditioned noise trace (the fixture trains AdamW).
+        let lrBefore = json["lr_before"] as! Double, lrAfter = json["lr_after"] as! Double
+        // lr_after is the branch schedule's LR at its last update (step 14), as `river schedule` prints it.
+        let sched = try RiverCLI.run(["schedule", "--kind", "wsd", "--steps", "15", "--peak", "0.01", "--decay", "5",
+                                      "--shape", "inv", "--min-ratio", "0.1"])
+        #expect(lrBefore == 0.01 && RiverCLI.parseCSV(sched.stdout).rows.last! == [14, lrAfter], "\(sched.stdout)")
+        let noise = json["noise_trace_preconditioned"] as! [String: Double]
+        let predicted = json["predicted_drop"] as! Double
+        #expect(abs(predicted - (lrBefore - lrAfter) * noise["estimate"]! / 4) <= 1e-12 * abs(predicted))
+        #expect(abs((json["predicted_drop_stderr"] as! Double) - (lrBefore - lrAfter) * noise["stderr"]! / 4) <= 1e-12 * predicted)
+        #expect(abs((json["ratio"] as! Double) - (before - after) / predicted) <= 1e-12 * abs((before - after) / predicted))
+        let raw = json["noise_trace"] as! [String: Double]
+        #expect(abs((json["predicted_drop_sgd"] as! Double) - (lrBefore - lrAfter) * raw["estimate"]! / 4) <= 1e-12 * (json["predicted_drop_sgd"] as! Double))
+
+        // Rerunning reuses the finished branch (nothing retrained or rewritten) and reports the same.
+        let ckURL = probe.appendingPathComponent("checkpoints/step-000015.safetensors")
+        let bytes = try Data(contentsOf: ckURL)
+        let modified = try FileManager.default.attributesOfItem(atPath: ckURL.path)[.modificationDate] as! Date
+        let again = try RiverCLI.run(args)
+        #expect(again.status == 0 && again.stdout == r.stdout, "\(again.stderr)")
+        #expect(try Data(contentsOf: ckURL) == bytes)
+        #expect(try FileManager.default.attributesOfItem(atPath: ckURL.path)[.modificationDate] as! Date == modified)
+
+        // Another branch at the same --out: refused, and the directory is left as it was.
+        let other = try RiverCLI.run(["analyze", "decay-probe", "--run", main.path, "--step", "10", "--decay", "4",
+                                      "--out", probe.path, "--text", f.text, "--max-bytes", "2000", "--batches", "6", "--quiet"])
+        #expect(other.status != 0 && other.stderr.contains("already holds a different run"), "\(other.stderr)")
+        #expect(try Data(contentsOf: ckURL) == bytes)
+        #expect(try MetricsLines.count(probe) == 5)
+
+        // Bad input fails before anything is written (each case replaces or adds one option).
+        func fails(_ change: [String: String], _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let out = f.dir.appendingPathComponent("probe-bad-\(UUID().uuidString)")
+            var options = ["--run": main.path, "--step": "10", "--decay": "5", "--out": out.path, "--text": f.text]
+            options.merge(change) { $1 }
+            let r = try RiverCLI.run(["analyze", "decay-probe", "--quiet"] + options.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
+            #expect(r.status != 0, "accepted: \(change)", sourceLocation: sourceLocation)
+            #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+            #expect(!FileManager.default.fileExists(atPath: out.path), "\(out.path) written", sourceLocation: sourceLocation)
+        }
+        try fails(["--batches": "5"], "--batches must be an even number")
+        try fails(["--step": "7"], "no checkpoint at step 7")
+        try fails(["--budget": "18"], "forks at step 13, not 10")
+        try fails(["--decay": "nan"], "--decay nan is not allowed")
+        try fails(["--min-ratio": "2"], "--min-ratio 2.0 is not allowed")
+        let one = f.dir.appendingPathComponent("one-byte.txt")
+        try "x".write(to: one, atomically: true, encoding: .utf8)
+        try fails(["--text": one.path], "at least 2 tokens")
+    }
+}
+
+/// Lines of a run's metrics.jsonl.
+enum MetricsLines {
+    static func count(_ run: URL) throws -> Int {
+        try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n").count
     }
 }

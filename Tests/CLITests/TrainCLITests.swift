@@ -180,7 +180,7 @@ struct TrainCLITests {
         let r = try RiverCLI.run(["sweep", "--out", out.path, "--config", config.path, "--budgets", "20", "--seeds", "0", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = r.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
-        #expect(rows.map { $0[0] } == ["wsd", "wsds", "cyclic-cosine", "cosine"] && rows.allSatisfy { $0[1] == "20" })
+        #expect(rows.map { $0[0] } == ["wsd", "wsds", "cyclic-cosine", "cosine"] && rows.allSatisfy { $0[2] == "20" })
         let bad = try RiverCLI.run(["sweep", "--out", dir.appendingPathComponent("s2").path, "--config", config.path,
                                     "--budgets", "20", "--schedules", "wsd,cyclic_cosine"])
         #expect(bad.status != 0 && bad.stderr.contains("cyclic_cosine") && bad.stderr.contains("cyclic-cosine"), "\(bad.stderr)")

@@ -100,3 +100,40 @@ import LinearAlgebra
         #expect(abs(Statistics.spearman(x, x.map { -$0 * $0 }) + 1) < 1e-12)
     }
 }
+
+@Suite struct LeastSquaresAndQuantileTests {
+    @Test("dgels least squares: exact data recovers its coefficients; noisy data gives the normal-equation solution and its RSS")
+    func leastSquaresMatchesNormalEquations() throws {
+        let n = 40
+        var a = Matrix(rows: n, cols: 3)
+        var exact = [Double](repeating: 0, count: n), noisy = exact
+        for i in 0..<n {
+            let t = Double(i) / 7
+            a[i, 0] = 1; a[i, 1] = log(1 + t); a[i, 2] = sin(t)
+            exact[i] = 0.5 - 2 * a[i, 1] + 3 * a[i, 2]
+            noisy[i] = exact[i] + 0.01 * cos(13 * t)
+        }
+        let (x, rss) = try leastSquares(a, exact)
+        #expect(zip(x, [0.5, -2, 3]).allSatisfy { abs($0 - $1) < 1e-12 } && rss < 1e-20)
+        // Normal equations AᵀA x = Aᵀb solved independently (dsysv).
+        var ata = Matrix(rows: 3, cols: 3), atb = Matrix(rows: 3, cols: 1)
+        for i in 0..<n { for j in 0..<3 {
+            atb[j, 0] += a[i, j] * noisy[i]
+            for k in 0..<3 { ata[j, k] += a[i, j] * a[i, k] }
+        } }
+        let ref = try solveSymmetric(ata, atb)
+        let (y, rss2) = try leastSquares(a, noisy)
+        #expect((0..<3).allSatisfy { abs(y[$0] - ref[$0, 0]) < 1e-9 })
+        let direct = (0..<n).reduce(0.0) { s, i in
+            let r = noisy[i] - (y[0] * a[i, 0] + y[1] * a[i, 1] + y[2] * a[i, 2]); return s + r * r
+        }
+        #expect(abs(rss2 - direct) < 1e-12)
+    }
+
+    @Test("Student-t quantiles match scipy.stats.t.ppf (95% two-sided intervals from 2, 3 and 10 seeds)")
+    func studentT() {
+        #expect(abs(Statistics.studentTQuantile(0.975, df: 1) - 12.706204736174694) < 1e-9)
+        #expect(abs(Statistics.studentTQuantile(0.975, df: 2) - 4.302652729749462) < 1e-9)
+        #expect(abs(Statistics.studentTQuantile(0.975, df: 9) - 2.262157162798205) < 1e-9)
+    }
+}

@@ -1,5 +1,6 @@
-"""Trainer figures: WSD main + decay branches vs cosine, WSD-S vs WSD vs cyclic cosine, budget table, and the
-loss-curve laws fitted on the constant + cosine runs predicting the other schedules."""
+"""Trainer figures: WSD main + decay branches vs cosine, WSD-S vs WSD vs cyclic cosine, budget table,
+loss vs river time (Σ η) and final LR, the WSD decay ablation."""
+import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -19,18 +20,23 @@ def _curves(t, schedule, value):
 
 
 def _plot(ax_lr, ax_loss, t):
-    """LR and validation loss of every schedule in the table, one colour per schedule (shades per budget
-    for the runs of one schedule that serve different budgets), labels from the data."""
+    """LR and loss of every schedule in the table, one colour per schedule (shades per budget for the runs
+    of one schedule that serve different budgets), labels from the data: validation loss as dots, the
+    smoothed training loss (trailing mean over 1% of a run) as a thin line of the same colour."""
     for sched in unique(t["schedule"]):
         loss, lrs = _curves(t, sched, "val_loss"), _curves(t, sched, "lr")
+        smooth = _curves(t, sched, "loss_smooth")
         cols = shades(sched, len(loss)) if len(loss) > 1 else [color(sched)]
         for k, (c, (budget, (s, v))) in enumerate(zip(cols, loss.items())):
             label = sched if len(loss) == 1 else f"{sched} → {int(budget)}"
-            ax_loss.plot(s, v, color=c, marker=".", ms=3, lw=1.2, label=label)
+            ax_loss.plot(s, v, color=c, marker=".", ms=3, lw=0, label=label)
+            if budget in smooth:
+                ss, sv = smooth[budget]
+                ax_loss.plot(ss, sv, color=c, lw=0.8, alpha=0.8)
         for c, (budget, (s, v)) in zip(cols, lrs.items()):
             ax_lr.plot(s, v, color=c, lw=1)
     ax_lr.set_ylabel("learning rate")
-    ax_loss.set_ylabel("validation loss (nats/byte)")
+    ax_loss.set_ylabel("loss (nats/byte): dots validation,\nline smoothed training")
     ax_loss.set_xlabel("step")
     ax_loss.legend(fontsize=7, ncol=2)
 
@@ -53,12 +59,15 @@ def schedules(data, fig_dir):
     return [save(fig, fig_dir, "trainer_schedules.png")]
 
 
+BASE_ARMS = ["wsd", "wsds", "cyclic-cosine", "cosine"]
+
+
 def budget_table(data, fig_dir):
     style()
     t = read_csv(data / "trainer-budget-table.csv")
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
-    for sched in unique(t["schedule"]):
-        m = t["schedule"] == sched
+    for sched in [a for a in unique(t["arm"]) if a in BASE_ARMS]:
+        m = t["arm"] == sched
         ax[0].errorbar(t["budget"][m], t["val_loss_mean"][m], yerr=t["val_loss_std"][m], marker="o", capsize=3,
                        color=color(sched), label=sched)
         ax[1].plot(t["budget"][m], t["compute_steps"][m], marker="o", color=color(sched), label=sched)
@@ -67,6 +76,67 @@ def budget_table(data, fig_dir):
     ax[1].set_xscale("log", base=2); ax[1].set_xlabel("budget (steps)"); ax[1].set_ylabel("optimizer steps spent (cumulative)")
     title(ax[1], "Compute spent to produce the budget checkpoints"); ax[1].legend()
     return [save(fig, fig_dir, "trainer_budget_table.png")]
+
+
+def river_time(data, fig_dir):
+    """Final validation loss of every arm, seed and budget against its LR area Σ η (river time), coloured by
+    its final LR, and against its final LR, coloured by Σ η; one marker per schedule family."""
+    style()
+    t = read_csv(data / "trainer-river-time.csv")
+    ok = np.isfinite(t["val_loss"].astype(float))
+    markers = {"wsd": "o", "wsds": "s", "cyclic-cosine": "^", "cosine": "D"}
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    lr = t["final_lr"].astype(float)
+    area = t["lr_area"].astype(float)
+    lr_norm = mcolors.LogNorm(vmin=np.nanmin(lr[ok]), vmax=np.nanmax(lr[ok]))
+    area_norm = mcolors.Normalize(vmin=np.nanmin(area[ok]), vmax=np.nanmax(area[ok]))
+    for fam in unique(t["schedule"]):
+        m = ok & (t["schedule"] == fam)
+        a = ax[0].scatter(area[m], t["val_loss"][m].astype(float), c=lr[m], norm=lr_norm, cmap="viridis",
+                          marker=markers.get(fam, "o"), s=22, edgecolors="k", linewidths=0.3, label=fam)
+        b = ax[1].scatter(lr[m], t["val_loss"][m].astype(float), c=area[m], norm=area_norm, cmap="plasma",
+                          marker=markers.get(fam, "o"), s=22, edgecolors="k", linewidths=0.3, label=fam)
+    fig.colorbar(a, ax=ax[0], label="final learning rate")
+    fig.colorbar(b, ax=ax[1], label="LR area Σ η (river time)")
+    ax[0].set_xlabel("LR area Σ η up to the budget (river time)"); ax[0].set_ylabel("final validation loss (nats/byte)")
+    ax[1].set_xscale("log"); ax[1].set_xlabel("final learning rate (log scale)"); ax[1].set_ylabel("final validation loss (nats/byte)")
+    title(ax[0], "Loss vs river time, coloured by the final LR (every arm, seed and budget)")
+    title(ax[1], "Loss vs final LR, coloured by river time")
+    for x in ax:
+        x.legend(fontsize=7)
+    return [save(fig, fig_dir, "trainer_river_time.png")]
+
+
+def decay_ablation(data, fig_dir):
+    """Left: each decay shape × length minus the sweep's own decay (inv, 10%) at the last budget, paired over
+    seeds with 95% t intervals. Right: validation loss through the last budget's decay windows."""
+    style()
+    p = read_csv(data / "trainer-decay-ablation.csv")
+    c = read_csv(data / "trainer-decay-ablation-curves.csv")
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    arms = list(p["arm"])
+    y = np.arange(len(arms))
+    mean = p["diff_mean"].astype(float)
+    lo, hi = p["ci95_low"].astype(float), p["ci95_high"].astype(float)
+    err = np.vstack([mean - lo, hi - mean])
+    err = np.where(np.isfinite(err), err, 0)
+    ax[0].errorbar(mean, y, xerr=err, fmt="o", color=color("wsd"), capsize=3)
+    ax[0].axvline(0, color="k", lw=0.8)
+    ax[0].set_yticks(y, [a.removeprefix("wsd-") for a in arms])
+    ax[0].set_xlabel("Δ final validation loss vs inv 10% (nats/byte; < 0 better)")
+    title(ax[0], "WSD decay shape × length at the last budget (paired, 95% CI)")
+    for i, arm in enumerate(unique(c["arm"])):
+        m = (c["arm"] == arm) & np.isfinite(c["val_loss"].astype(float))
+        steps = np.unique(c["step"][m].astype(float))
+        vals = [np.nanmean(c["val_loss"][m & (c["step"] == s)].astype(float)) for s in steps]
+        label = "inv-10pct (sweep's own)" if arm == "wsd" else arm.removeprefix("wsd-")
+        ax[1].plot(steps, vals, marker=".", ms=3, lw=1, color=cycle(i), label=label)
+    last = float(np.nanmax(c["step"].astype(float)))
+    ax[1].set_xlim(0.75 * last, last * 1.01)
+    ax[1].set_xlabel("step"); ax[1].set_ylabel("validation loss (nats/byte, mean over seeds)")
+    title(ax[1], "Validation loss through the last budget's decays")
+    ax[1].legend(fontsize=7, ncol=2)
+    return [save(fig, fig_dir, "trainer_decay_ablation.png")]
 
 
 def curve_laws(data, fig_dir):
@@ -104,4 +174,5 @@ def curve_laws(data, fig_dir):
 
 
 RENDERERS = {"trainer-wsd-branches": wsd_branches, "trainer-schedules": schedules, "trainer-budget-table": budget_table,
+             "trainer-river-time": river_time, "trainer-decay-ablation": decay_ablation,
              "trainer-curve-laws": curve_laws}

@@ -82,14 +82,14 @@ def test_every_figure_renders_with_full_panels(smoke_runs, layout, tmp_path, mon
         seen[name] = (common.figure_problems(fig), legends)
         return common.save(fig, fig_dir, name)
 
-    for mod in ["schedules", "bigram", "valley", "trainer"]:
+    for mod in ["schedules", "bigram", "valley", "trainer", "lm"]:
         monkeypatch.setattr(importlib.import_module(f"figs.{mod}"), "save", checked_save)
     for name, render in figures.renderers().items():
         for path in render(smoke_runs[layout] / name, tmp_path):
             assert path.exists() and path.stat().st_size > 10_000, path
     problems = [f"{png}: {p}" for png, (ps, _) in seen.items() for p in ps]
     assert not problems, "\n".join(problems)
-    assert len(seen) == 15
+    assert len(seen) == 22
 
     # Labels come from the data: every decay-branch budget the table holds is in the legend.
     t = common.read_csv(smoke_runs[layout] / "bigram-wsd-curve" / "bigram_wsd_curve.csv")

@@ -39,7 +39,7 @@ RENAMED = {
 }
 
 # Commands whose output is a training run directory (kept once training has started).
-INCREMENTAL = {"train", "branch", "sweep"}
+INCREMENTAL = {"train", "branch", "sweep", "analyze decay-probe"}
 
 HUGE = ["9223372036854775807", "9223372036854775808", "4611686018427387904", "4294967296", "2147483648",
         "100000000000", "1e308", "1e300", "1e20", "1e19"]
@@ -263,6 +263,10 @@ def bases():
         dict(argv=["analyze", "sharpness", "--run", "@run", "--text", "@text.txt", "--max-bytes", "200", "--top", "1",
                    "--iterations", "3", "--out", "%s.csv"],
              flags=["--top", "--iterations", "--max-bytes"], st=["run/checkpoints/*"]),
+        dict(argv=["analyze", "decay-probe", "--run", "@run", "--step", "3", "--decay", "2", "--out", "%probe",
+                   "--text", "@text.txt", "--max-bytes", "200", "--batches", "4", "--quiet"],
+             flags=["--step", "--decay", "--batches", "--budget", "--min-ratio", "--shape", "--max-bytes"],
+             st=["run/checkpoints/*"], json=["run/config.json"]),
         dict(argv=["curve", "fit", "--law", "momentum", "--runs", "@c1.csv,@c2.csv", "--out", "%f.json"],
              flags=["--law", "--seed"], csv=["c1.csv"]),
         dict(argv=["curve", "predict", "--fit", "@fit.json", "--run", "@c2.csv", "--out", "%p.csv"],
@@ -498,7 +502,7 @@ def test_no_input_crashes_the_cli(fx, river_bin, tmp_path):
             changed = sorted(k for k, v in after.items() if before.get(k) != v)
             # A run directory is a checkpointed log once training has begun (`--resume` continues it), so
             # train/branch/sweep may leave one that holds metrics; a failure before training leaves nothing.
-            if argv[0] in INCREMENTAL and any(k.endswith("metrics.jsonl") for k in changed):
+            if (argv[0] in INCREMENTAL or " ".join(argv[:2]) in INCREMENTAL) and any(k.endswith("metrics.jsonl") for k in changed):
                 changed = []
             if changed:
                 failures.append(f"[{what}] failed ({rc}) but left output {changed}: {cmd}\n    {' | '.join(tail)}")

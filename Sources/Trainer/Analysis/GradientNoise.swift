@@ -81,28 +81,58 @@ public struct GradientNoiseReport: Encodable, Sendable {
 /// draws them: B windows of T + 1 tokens at uniform offsets, from `seed`), Float32 gradients.
 public enum GradientNoise {
     public static func run(_ ck: Checkpoint, batches: Int, batchSize B: Int, seed: UInt64) throws -> GradientNoiseReport {
+        let o = ck.config.optimizer
+        let adam = (o.algorithm == .adam || o.algorithm == .adamw) && ck.optimizerSteps >= 1
+        let inverseP = adam ? try AdamPreconditioner.inverseSqrtDiagonal(ck).map { $0 * $0 } : nil
+        let traces = try perBatchTraces(ck, batches: batches, batchSize: B, seed: seed,
+                                        scalings: inverseP == nil ? [nil] : [nil, inverseP])
+        let raw = traces[0], pre = traces.count > 1 ? traces[1] : nil
+        return GradientNoiseReport(step: ck.step, batchSize: B, batches: batches, perExample: raw.scaled(Double(B)),
+                                   perBatch: raw, perExamplePreconditioned: pre?.scaled(Double(B)), perBatchPreconditioned: pre)
+    }
+
+    /// Tr Cov(S g_B) of the mean gradient g_B of a minibatch of B windows, for every diagonal scaling S of
+    /// `scalings` (nil: the identity), from the same `batches` draws (independent pairs). The draws are
+    /// the batches training would use at steps `firstStep`, `firstStep` + 1, … with data seed `seed`.
+    /// `clip` > 0 clips each minibatch gradient to that norm first, as training does (`gradClip`), so the
+    /// traces are those of the gradients the optimizer uses; nil or 0 takes them as they are.
+    public static func perBatchTraces(_ ck: Checkpoint, batches: Int, batchSize B: Int, seed: UInt64,
+                                      firstStep: Int = 0, clip: Double? = nil, scalings: [[Double]?]) throws -> [NoiseTrace] {
+        let g = try gradients(ck, batches: batches, batchSize: B, seed: seed, firstStep: firstStep, clip: clip)
+        return traces(g, scalings: scalings)
+    }
+
+    /// The `batches` minibatch gradients themselves (Float32, as the trainer computes them), drawn as
+    /// ``perBatchTraces(_:batches:batchSize:seed:firstStep:clip:scalings:)`` draws them. `dataset`: the
+    /// checkpoint's data if already loaded (else it is loaded from its config).
+    public static func gradients(_ ck: Checkpoint, batches: Int, batchSize B: Int, seed: UInt64, firstStep: Int = 0,
+                                 clip: Double? = nil, dataset: TokenDataset? = nil) throws -> [[Float]] {
         guard batches >= 4, batches % 2 == 0 else {
             throw AnalysisError("--batches must be an even number ≥ 4 (independent pairs), got \(batches)")
         }
         guard B >= 1 else { throw AnalysisError("--batch-size must be at least 1, got \(B)") }
         try ck.config.model.checkMemory(batchSize: B)
-        let (_, dataset) = try TrainingRun.loadData(ck.config, tokenizerJSON: ck.tokenizerJSON)
+        _ = try MemoryBudget.check("\(batches) minibatch gradients of \(ck.parameters.count) parameters (Float32)",
+                               elements: [batches, ck.parameters.count], bytesPerElement: 4)
+        let data = try dataset ?? TrainingRun.loadData(ck.config, tokenizerJSON: ck.tokenizerJSON).1
         let T = ck.config.model.contextLength
         let model = Transformer(config: ck.config.model, batchSize: B, seed: 0)
         ck.parameters.withUnsafeBufferPointer { model.parameters.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
-        let o = ck.config.optimizer
-        let adam = (o.algorithm == .adam || o.algorithm == .adamw) && ck.optimizerSteps >= 1
-        let inverseP = adam ? try AdamPreconditioner.inverseSqrtDiagonal(ck).map { $0 * $0 } : nil
-        var draw = 0
-        let traces = NoiseTrace.estimate(pairs: batches / 2, scalings: inverseP == nil ? [nil] : [nil, inverseP]) {
-            let (x, y) = dataset.trainBatch(step: draw, seed: seed, batch: B, sequenceLength: T)
-            draw += 1
+        return (0..<batches).map { k in
+            let (x, y) = data.trainBatch(step: firstStep + k, seed: seed, batch: B, sequenceLength: T)
             model.forward(tokens: x, targets: y, batch: B)
             model.backward()
-            return model.gradients.map(Double.init)
+            if let clip { GradientClipping.clip(model.gradients, maxNorm: clip) }
+            return Array(model.gradients)
         }
-        let raw = traces[0], pre = traces.count > 1 ? traces[1] : nil
-        return GradientNoiseReport(step: ck.step, batchSize: B, batches: batches, perExample: raw.scaled(Double(B)),
-                                   perBatch: raw, perExamplePreconditioned: pre?.scaled(Double(B)), perBatchPreconditioned: pre)
+    }
+
+    /// Tr Cov(S g) from stored draws (consecutive pairs), for every scaling of `scalings`.
+    public static func traces(_ draws: [[Float]], scalings: [[Double]?]) -> [NoiseTrace] {
+        var next = 0
+        return NoiseTrace.estimate(pairs: draws.count / 2, scalings: scalings) {
+            defer { next += 1 }
+            return draws[next].map(Double.init)
+        }
     }
 }

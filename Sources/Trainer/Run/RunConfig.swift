@@ -80,6 +80,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var checkpointAt: [Int] = []
     /// Set for a decay branch: start from this run's checkpoint.
     public var parent: ParentRef? = nil
+    /// Steps s at which the optimizer state is reset (moments zeroed, bias correction restarted) before
+    /// the update that starts at s: a WSD-S variant that restarts Adam at every cycle. Empty by default.
+    public var resetOptimizerAt: [Int] = []
 
     public init() {}
 
@@ -88,7 +91,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, optimizer, gradClip, schedule, batchSize, seed, dataSeed, evalEvery, evalWindows, evalAt
-        case checkpointEvery, keepLast, checkpointAt, parent
+        case checkpointEvery, keepLast, checkpointAt, parent, resetOptimizerAt
     }
 
     /// Keys of the nested objects (the `model`, `optimizer` and `schedule` objects are decoded by hand).
@@ -127,6 +130,20 @@ public struct RunConfig: Codable, Sendable, Equatable {
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? d.keepLast
         checkpointAt = try c.decodeIfPresent([Int].self, forKey: .checkpointAt) ?? d.checkpointAt
         parent = try c.decodeIfPresent(ParentRef.self, forKey: .parent)
+        resetOptimizerAt = try c.decodeIfPresent([Int].self, forKey: .resetOptimizerAt) ?? d.resetOptimizerAt
+    }
+
+    /// Writes `resetOptimizerAt` only when it is used, so configs written before it existed compare and
+    /// hash the same.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model); try c.encode(data, forKey: .data); try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(gradClip, forKey: .gradClip); try c.encode(schedule, forKey: .schedule)
+        try c.encode(batchSize, forKey: .batchSize); try c.encode(seed, forKey: .seed); try c.encode(dataSeed, forKey: .dataSeed)
+        try c.encode(evalEvery, forKey: .evalEvery); try c.encode(evalWindows, forKey: .evalWindows); try c.encode(evalAt, forKey: .evalAt)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery); try c.encode(keepLast, forKey: .keepLast)
+        try c.encode(checkpointAt, forKey: .checkpointAt); try c.encodeIfPresent(parent, forKey: .parent)
+        if !resetOptimizerAt.isEmpty { try c.encode(resetOptimizerAt, forKey: .resetOptimizerAt) }
     }
 
     private struct AnyKey: CodingKey {
@@ -259,6 +276,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
         guard model.vocabSize == vocab else {
             throw RunError.config("model.vocabSize \(model.vocabSize) does not match the \(data.tokenizer) tokenizer's vocabulary of \(vocab)")
         }
+        if let bad = resetOptimizerAt.first(where: { $0 < 1 || $0 >= steps }) {
+            throw RunError.config("resetOptimizerAt step \(bad) must be in 1..<\(steps) (a reset at 0 is the fresh start)")
+        }
         if let p = parent, p.step < 0 || p.step >= steps {
             throw RunError.config("parent.step \(p.step) must be in 0..<\(steps) (the branch's schedule length)")
         }
@@ -268,6 +288,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
 /// A training-run error; the message says what went wrong and what to do.
 public struct RunError: Error, CustomStringConvertible, LocalizedError {
     public let message: String
+    /// Set when training stopped because the loss or gradient became non-finite (the run diverged).
+    public var divergence = false
     public init(_ message: String) { self.message = message }
     public static func config(_ m: String) -> RunError { RunError(m) }
     public var description: String { message }

@@ -255,6 +255,11 @@ public final class TrainingRun {
         a.schedule = b.schedule; a.parent = b.parent; a.evalAt = b.evalAt; a.checkpointAt = b.checkpointAt
         a.evalEvery = b.evalEvery; a.checkpointEvery = b.checkpointEvery; a.keepLast = b.keepLast
         a.evalWindows = b.evalWindows
+        // Optimizer resets must agree before the fork (they shape the state the branch inherits).
+        guard parent.resetOptimizerAt.filter({ $0 < fork }) == config.resetOptimizerAt.filter({ $0 < fork }) else {
+            throw RunError("the branch's resetOptimizerAt before the fork (\(config.resetOptimizerAt.filter { $0 < fork })) differs from the parent's (\(parent.resetOptimizerAt.filter { $0 < fork }))")
+        }
+        a.resetOptimizerAt = b.resetOptimizerAt
         guard a == b else {
             throw RunError("branch config differs from its parent's in more than the schedule and bookkeeping (model, data, optimizer, batch, seeds must match)")
         }
@@ -305,6 +310,7 @@ public final class TrainingRun {
         let T = config.model.contextLength, B = config.batchSize
         let evalSteps = Set(config.evalAt + [total])
         let checkpointSteps = Set(config.checkpointAt + [total])
+        let resetSteps = Set(config.resetOptimizerAt)
         let startTime = Date()
         let wallAtStart = wallOffset
         progress?.started(at: step, of: total, tokensPerStep: config.tokensPerStep)
@@ -319,6 +325,7 @@ public final class TrainingRun {
             model.backward()
             let gnorm = GradientClipping.clip(model.gradients, maxNorm: config.gradClip)
             guard gnorm.isFinite else { throw nonFinite("gradient norm", gnorm, step: s, lr: lr) }
+            if resetSteps.contains(s) { optimizer.reset() }
             optimizer.update(model.parameters, gradient: UnsafeBufferPointer(model.gradients), lr: lr, groups: groups)
             step = s + 1
             var val: Double? = nil
@@ -347,6 +354,8 @@ public final class TrainingRun {
         let last = checkpointSteps().last
         let keep = last.map { "The last good checkpoint is \(checkpointURL(step: $0).path) (step \($0)); it is intact." }
             ?? "No checkpoint was written yet."
-        return RunError("training stopped: the \(what) became \(value) at step \(s + 1) (lr \(lr)); nothing after step \(step) was saved. \(keep) Lower the peak learning rate (schedule.peak = \(config.schedule.peak)) or enable gradClip.")
+        var e = RunError("training stopped: the \(what) became \(value) at step \(s + 1) (lr \(lr)); nothing after step \(step) was saved. \(keep) Lower the peak learning rate (schedule.peak = \(config.schedule.peak)) or enable gradClip.")
+        e.divergence = true
+        return e
     }
 }
