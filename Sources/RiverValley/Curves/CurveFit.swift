@@ -180,10 +180,10 @@ public enum CurveFitter {
     public static func fit(_ kind: CurveLawKind, runs: [CurveRun], options: CurveFitOptions = CurveFitOptions()) throws -> CurveFitResult {
         let law = kind.law
         let clock = ContinuousClock.now
-        try validate(kind, runs: runs)
         if options.optimizer == .adamw && kind != .multiPower {
             throw CurveError("--optimizer adamw is the Multi-Power Law authors' procedure, with learning rates for the multi-power parameters; it fits only --law multi-power (got '\(kind.rawValue)'; use --optimizer lm)")
         }
+        try validate(kind, runs: runs)
         let peak = runs.map(\.peak).max()!
         let best: MultiStartResult
         if options.optimizer == .adamw {
