@@ -152,18 +152,28 @@ def curve_laws(data, fig_dir):
     for ax, run in zip(axes.flat, runs):
         r = t["run"] == run
         laws = unique(t["law"][r])
-        first = r & (t["law"] == laws[0])
-        seen = first & np.isfinite(t["loss"].astype(float))
+        law0 = r & (t["law"] == laws[0])
+        seen = law0 & np.isfinite(t["loss"].astype(float))
         ax.plot(t["step"][seen], t["loss"][seen], "k.", ms=4, label="measured")
         for i, law in enumerate(laws):
             q = r & (t["law"] == law)
             k = (m["run"] == run) & (m["law"] == law)
             mae = float(m["mae"][k][0]) if k.any() else float("nan")
             ax.plot(t["step"][q], t["predicted"][q], color=cycle(i), lw=1.2, label=f"{law} (MAE {mae:.3f})")
-        role, sched = t["role"][first][0], t["schedule"][first][0]
-        lo = np.nanmin(t["loss"][seen].astype(float)) if seen.any() else np.nanmin(t["predicted"][first].astype(float))
-        hi = np.nanmax(t["loss"][seen].astype(float)) if seen.any() else lo + 1
-        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9) - 0.02, hi + 0.1 * (hi - lo + 1e-9) + 0.02)
+        role, sched = t["role"][law0][0], t["schedule"][law0][0]
+        # The y range of the measured points and of the curves over the measured window (a decay branch
+        # has only its last points measured: the window is its decay, with a quarter of the run before it).
+        steps = t["step"][r].astype(float)
+        first = steps.max() * 0.75 if seen.sum() < 5 else steps.min()
+        if seen.any():
+            first = min(first, float(t["step"][seen].astype(float).min()))
+        window = r & (t["step"].astype(float) >= first)
+        vals = np.concatenate([t["predicted"][window].astype(float), t["loss"][seen].astype(float)])
+        vals = vals[np.isfinite(vals)]
+        lo, hi = (np.percentile(vals, 2), np.percentile(vals, 98)) if seen.sum() >= 5 else (vals.min(), vals.max())
+        pad = 0.08 * (hi - lo) + 1e-3
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_xlim(first - 0.02 * steps.max(), steps.max() * 1.02)
         title(ax, f"{run.split('/')[-1]} ({sched}, {role})", 40)
         ax.set_xlabel("step")
         ax.set_ylabel("validation loss")
