@@ -26,10 +26,13 @@ public enum CurveLawKind: String, Codable, CaseIterable, Sendable {
 public enum ParameterDomain: String, Codable, Sendable {
     case positive, unit
 
+    /// p(θ), kept strictly inside the domain where the map rounds onto its boundary (e^θ underflowing to 0
+    /// or the logistic to 1 when a fit drives θ far out, i.e. a term the data do not support): the nearest
+    /// representable interior value, which predicts the same curve.
     public func value(_ theta: Double) -> Double {
         switch self {
-        case .positive: return exp(theta)
-        case .unit: return 1 / (1 + exp(-theta))
+        case .positive: return max(exp(theta), .leastNormalMagnitude)
+        case .unit: return min(max(1 / (1 + exp(-theta)), .leastNormalMagnitude), 1 - .ulpOfOne / 2)
         }
     }
 
