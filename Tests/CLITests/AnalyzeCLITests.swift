@@ -47,8 +47,7 @@ struct AnalyzeCLITests {
         #expect(rows.map { $0[0] } == [-0.5, -0.25, 0, 0.25, 0.5, 0.75, 1, 1.25, 1.5])
         func evalLoss(_ ck: String) throws -> String {
             let e = try RiverCLI.run(["eval", "--checkpoint", ck, "--text", f.text, "--max-bytes", "1000"])
-            let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
-            return "\(json["loss"] as! Double)"
+            return "\(RiverCLI.jsonNumber(e.stdout, "loss")!)"
         }
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines[3] == "0,\(try evalLoss(f.a))")
@@ -220,7 +219,7 @@ struct AnalyzeCLITests {
         #expect(json["loss_constant"] is NSNull && json["drop_vs_constant"] is NSNull)
 
         // The prediction: the hill term with the preconditioned noise trace (the fixture trains AdamW).
-        let lrBefore = json["lr_before"] as! Double, lrAfter = json["lr_after"] as! Double
+        let lrBefore = RiverCLI.jsonNumber(r.stdout, "lr_before")!, lrAfter = RiverCLI.jsonNumber(r.stdout, "lr_after")!
         // lr_after is the branch schedule's LR at its last update (step 14), as `river schedule` prints it.
         let sched = try RiverCLI.run(["schedule", "--kind", "wsd", "--steps", "15", "--peak", "0.01", "--decay", "5",
                                       "--shape", "inv", "--min-ratio", "0.1"])

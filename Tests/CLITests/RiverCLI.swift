@@ -44,6 +44,14 @@ enum RiverCLI {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// The number printed for `key` in a JSON object's text, parsed with Swift's exact `Double(String)`
+    /// (Foundation's JSONSerialization may round the last bit of a shortest-representation double).
+    static func jsonNumber(_ text: String, _ key: String) -> Double? {
+        guard let r = text.range(of: "\"\(key)\":") else { return nil }
+        let rest = text[r.upperBound...].prefix { !",}] \n".contains($0) }
+        return Double(String(rest))
+    }
+
     /// A fresh temporary directory for a test's files.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("river-test-\(UUID().uuidString)")
