@@ -89,13 +89,15 @@ enum TrainerSweep {
 
     /// curves.csv rows of the given arms, rewritten as `url`.
     static func writeCurves(_ sweep: Sweep, arms: Set<String>, to url: URL) throws {
-        let text = try String(contentsOf: sweep.directory.appendingPathComponent("curves.csv"), encoding: .utf8)
+        try filter(sweep, "curves.csv", to: url) { $0.count > 2 && arms.contains(String($0[1])) }
+    }
+
+    /// The rows of a sweep table whose cells pass `keep`, with its header, written as `url`.
+    static func filter(_ sweep: Sweep, _ name: String, to url: URL, keep: ([Substring]) -> Bool) throws {
+        let text = try String(contentsOf: sweep.directory.appendingPathComponent(name), encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let header = lines.removeFirst()
-        let kept = lines.filter { line in
-            let cols = line.split(separator: ",", omittingEmptySubsequences: false)
-            return cols.count > 2 && arms.contains(String(cols[1]))
-        }
+        let kept = lines.filter { keep($0.split(separator: ",", omittingEmptySubsequences: false)) }
         try AtomicFile.write(([header] + kept).joined(separator: "\n") + "\n", to: url)
     }
 
@@ -176,24 +178,14 @@ struct TrainerDecayAblationExperiment: Experiment {
         let sweep = try TrainerSweep.ensure(settings)
         let last = sweep.spec.budgets.last!
         // The ablation arms against the sweep's own decay (arm `wsd`) at the last budget.
-        let text = try String(contentsOf: sweep.directory.appendingPathComponent("paired.csv"), encoding: .utf8)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        let header = lines.removeFirst()
-        let kept = lines.filter { l in
-            let c = l.split(separator: ",", omittingEmptySubsequences: false)
-            return c.count > 3 && c[0].hasPrefix("wsd-") && c[1] == "wsd" && c[2] == Substring(String(last))
+        try TrainerSweep.filter(sweep, "paired.csv", to: try settings.file(outputs[0].file)) { c in
+            c.count > 3 && c[0].hasPrefix("wsd-") && c[1] == "wsd" && c[2] == Substring(String(last))
         }
-        try AtomicFile.write(([header] + kept).joined(separator: "\n") + "\n", to: try settings.file(outputs[0].file))
         // Curves of the last budget's branches (the base branch and the ablation arms).
         let arms = Set(sweep.spec.variants.ablationShapes.flatMap { sh in sweep.spec.variants.ablationDecays.map { "wsd-\(sh.rawValue)-\(Int(($0 * 100).rounded()))pct" } })
-        let curves = try String(contentsOf: sweep.directory.appendingPathComponent("curves.csv"), encoding: .utf8)
-        var cl = curves.split(separator: "\n", omittingEmptySubsequences: true)
-        let ch = cl.removeFirst()
-        let keptCurves = cl.filter { l in
-            let c = l.split(separator: ",", omittingEmptySubsequences: false)
+        try TrainerSweep.filter(sweep, "curves.csv", to: try settings.file(outputs[1].file)) { c in
             guard c.count > 4, c[2] == "wsd" else { return false }
             return arms.contains(String(c[1])) || (c[1] == "wsd" && c[4] == Substring(String(last)))
         }
-        try AtomicFile.write(([ch] + keptCurves).joined(separator: "\n") + "\n", to: try settings.file(outputs[1].file))
     }
 }
