@@ -72,7 +72,6 @@ enum TrainerSweep {
             return sweep
         }
         for stage in SweepStage.allCases where stage == .main || sweep.spec.tuned {
-            try sweep.prepare()
             let plan = try SweepPlan.make(sweep, stage: stage, url: dir.appendingPathComponent("plan-\(stage.rawValue).jsonl"))
             try plan.write()
             try SweepRunner(plan: plan, executable: URL(fileURLWithPath: exe), workers: 2, threads: 1).run(log: log)

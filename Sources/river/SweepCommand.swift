@@ -118,9 +118,6 @@ struct SweepCommand: ParsableCommand {
         } else if job != nil || collect {
             throw ValidationError("--job and --collect read the plan file only: drop --out and the sweep settings")
         }
-        guard fineEval.isFinite, fineEval >= 0, fineEval <= 0.5 else {
-            throw ValidationError("--fine-eval \(fineEval) is not allowed: a fraction of the budget in [0, 0.5] (0: off)")
-        }
     }
 
     func spec() throws -> SweepSpec {

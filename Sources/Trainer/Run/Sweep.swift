@@ -129,8 +129,8 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public var tuned: Bool { !peakGrid.isEmpty }
 
     public func validate() throws {
-        guard !budgets.isEmpty else { throw RunError.config("the budget list is empty: give at least one step budget (--budgets 1000,2000,4000)") }
-        _ = try BranchPlan(budgets: budgets, decay: decay, convention: convention)
+        // BranchPlan checks the budgets (non-empty, in range, strictly increasing) and the decay.
+        let plan = try BranchPlan(budgets: budgets, decay: decay, convention: convention)
         guard !seeds.isEmpty else { throw RunError.config("sweep needs at least one seed") }
         guard Set(seeds).count == seeds.count else { throw RunError.config("seeds repeat: \(seeds.map(String.init).joined(separator: ","))") }
         guard !schedules.isEmpty else {
@@ -142,7 +142,6 @@ public struct SweepSpec: Codable, Sendable, Equatable {
         guard warmupSteps < budgets[0] else {
             throw RunError.config("warmupSteps \(warmupSteps) must be shorter than the first budget \(budgets[0])")
         }
-        let plan = try BranchPlan(budgets: budgets, decay: decay, convention: convention)
         if let bad = plan.wsdBranches.first(where: { $0.decaySteps < 2 }) {
             throw RunError.config("the WSD decay for budget \(bad.budget) is \(bad.decaySteps) step(s); make budgets or decay larger (at least 2 steps)")
         }

@@ -110,13 +110,13 @@ public struct SweepPlan: Sendable {
         return jobs[n]
     }
 
-    /// Runs job `n`: waits (polling every `poll` seconds, saying so) until its dependencies have finished,
-    /// then trains it (or skips it when finished).
     /// Seconds between two looks at an unfinished dependency: `RIVER_POLL_SECONDS`, else 15.
     public static var defaultPoll: Double {
         ProcessInfo.processInfo.environment["RIVER_POLL_SECONDS"].flatMap(Double.init).map { min(max($0, 0.1), 3600) } ?? 15
     }
 
+    /// Runs job `n`: waits (polling every `poll` seconds, saying so) until its dependencies have finished,
+    /// then trains it (or skips it when finished).
     public func run(job n: Int, poll: Double = SweepPlan.defaultPoll, log: (String) -> Void = { _ in }, progress: TrainingProgress? = nil) throws {
         let job = try self.job(n)
         let (sweep, runs) = try self.sweep()

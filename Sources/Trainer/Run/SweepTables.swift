@@ -81,8 +81,10 @@ public struct Sweep {
 
     /// A run whose loss became non-finite is a result (an infinite loss at its budgets: a peak too high),
     /// not a failure of the sweep: the error is kept in `RUN/diverged.txt`.
-    public func divergedURL(_ r: SweepSpec.PlannedRun) -> URL {
-        directory.appendingPathComponent(r.name).appendingPathComponent("diverged.txt")
+    public func divergedURL(_ r: SweepSpec.PlannedRun) -> URL { divergedURL(name: r.name) }
+
+    func divergedURL(name: String) -> URL {
+        directory.appendingPathComponent(name).appendingPathComponent("diverged.txt")
     }
 
     /// Trains one planned run (creating, resuming or skipping it). Another process training the same run
@@ -91,8 +93,7 @@ public struct Sweep {
         let dir = directory.appendingPathComponent(r.name)
         let fm = FileManager.default
         if fm.fileExists(atPath: divergedURL(r).path) { log("\(r.name): diverged earlier (\(divergedURL(r).path))"); return }
-        if let parent = r.dependsOn, fm.fileExists(atPath: directory.appendingPathComponent(parent).appendingPathComponent("diverged.txt").path),
-           !fm.fileExists(atPath: divergedURL(r).path) {
+        if let parent = r.dependsOn, fm.fileExists(atPath: divergedURL(name: parent).path) {
             try fm.createDirectory(at: dir, withIntermediateDirectories: true)
             try AtomicFile.write("the run it branches from, \(parent), diverged\n", to: divergedURL(r))
             log("\(r.name): its main run \(parent) diverged; counted as an infinite loss")
@@ -165,27 +166,40 @@ public struct Sweep {
         return out
     }
 
-    func metrics(_ r: SweepSpec.PlannedRun) throws -> [MetricsRecord] {
-        try MetricsRecord.read(directory.appendingPathComponent(r.name).appendingPathComponent("metrics.jsonl"))
+    /// A run of a stage with its metrics lines and its smoothed training loss (metrics.jsonl read once).
+    struct LoadedRun {
+        let run: SweepSpec.PlannedRun
+        let metrics: [MetricsRecord]
+        let smooth: [Double]
+    }
+
+    func load(_ stage: SweepStage) throws -> [LoadedRun] {
+        try runs(stage).map { r in
+            let m = try MetricsRecord.read(directory.appendingPathComponent(r.name).appendingPathComponent("metrics.jsonl"))
+            return LoadedRun(run: r, metrics: m, smooth: Self.smoothed(m, steps: r.config.steps))
+        }
     }
 
     /// Results of a stage's runs (every budget each run serves that it has reached and evaluated).
-    public func results(_ stage: SweepStage = .main) throws -> [Result] {
+    public func results(_ stage: SweepStage = .main) throws -> [Result] { try results(load(stage)) }
+
+    func results(_ loaded: [LoadedRun]) throws -> [Result] {
         var out: [Result] = []
-        for r in try runs(stage) where r.schedule != .wsdMain {
-            let m = try metrics(r)
+        for l in loaded where l.run.schedule != .wsdMain {
+            let (r, m) = (l.run, l.metrics)
             let schedule = try r.config.schedule.build()
+            func result(_ b: Int, _ v: Double, _ train: Double) -> Result {
+                Result(arm: r.arm, schedule: r.schedule.family, seed: r.seed, budget: b, peak: r.peak, valLoss: v,
+                       trainLoss: train, lrArea: schedule.cumulativeLR(upTo: b), finalLR: schedule.lr(at: b - 1))
+            }
             if FileManager.default.fileExists(atPath: divergedURL(r).path) {
                 for b in r.serves where !m.contains(where: { $0.step == b && $0.valLoss != nil }) {
-                    out.append(Result(arm: r.arm, schedule: r.schedule.family, seed: r.seed, budget: b, peak: r.peak, valLoss: .infinity,
-                                      trainLoss: .infinity, lrArea: schedule.cumulativeLR(upTo: b), finalLR: schedule.lr(at: b - 1)))
+                    out.append(result(b, .infinity, .infinity))
                 }
             }
-            let smooth = Self.smoothed(m, steps: r.config.steps)
             for b in r.serves {
                 guard let i = m.firstIndex(where: { $0.step == b }), let v = m[i].valLoss else { continue }
-                out.append(Result(arm: r.arm, schedule: r.schedule.family, seed: r.seed, budget: b, peak: r.peak, valLoss: v,
-                                  trainLoss: smooth[i], lrArea: schedule.cumulativeLR(upTo: b), finalLR: schedule.lr(at: b - 1)))
+                out.append(result(b, v, l.smooth[i]))
             }
         }
         return out
@@ -237,7 +251,8 @@ public struct Sweep {
 
     /// Writes results.csv, summary.csv, paired.csv and curves.csv of the main stage.
     public func writeTables() throws {
-        let results = try self.results(.main)
+        let loaded = try load(.main)
+        let results = try self.results(loaded)
         var csv = CSVTable(Self.resultColumns)
         for r in results {
             csv.append([.t(r.arm), .t(r.schedule.rawValue), .t(String(r.seed)), .i(r.budget), .n(r.peak), .n(r.valLoss),
@@ -284,12 +299,11 @@ public struct Sweep {
         try Self.riverTimeFit(results).write(to: directory.appendingPathComponent("river-time-fit.csv"))
 
         var curves = CSVTable(Self.curveColumns)
-        for r in try runs(.main) {
-            let m = try metrics(r)
-            let smooth = Self.smoothed(m, steps: r.config.steps)
-            for (i, x) in m.enumerated() {
+        for l in loaded {
+            let r = l.run
+            for (i, x) in l.metrics.enumerated() {
                 curves.append([.t(r.name), .t(r.arm), .t(r.schedule.rawValue), .t(String(r.seed)), .i(r.budget), .i(x.step), .n(x.lr),
-                               .n(x.loss), .n(smooth[i]), .n(x.valLoss)])
+                               .n(x.loss), .n(l.smooth[i]), .n(x.valLoss)])
             }
         }
         try curves.write(to: directory.appendingPathComponent("curves.csv"))
