@@ -14,6 +14,19 @@ enum VectorMath {
     /// 1.5·2^52: adding it rounds a double of magnitude < 2^51 to an integer held in the low mantissa bits.
     private static let shifter = 6755399441055744.0
 
+    /// 1/k! for k = 13 … 0 (highest power first): the Taylor series of e^r.
+    private static let expTaylor: [Double] = (0...13).reversed().map { k in 1 / (1...max(k, 1)).reduce(1.0) { $0 * Double($1) } }
+    /// 1/(2k + 1) for k = 10 … 0 (highest power first): atanh(s)/s as a series in s².
+    private static let atanhSeries: [Double] = (0...10).reversed().map { 1 / Double(2 * $0 + 1) }
+
+    /// Σ c_i x^(n−i) in Horner form with fused multiply-adds, `c` highest power first.
+    @inline(__always)
+    private static func horner(_ c: [Double], _ x: V) -> V {
+        var p = V(repeating: c[0])
+        for k in 1..<c.count { p = V(repeating: c[k]).addingProduct(p, x) }
+        return p
+    }
+
     /// e^x for |x| ≤ 708 (x is clamped there).
     @inline(__always)
     static func exp(_ xIn: V) -> V {
@@ -24,20 +37,7 @@ enum VectorMath {
         let n = k - shifter                      // round(x / ln 2)
         let r = x.addingProduct(n, V(repeating: -ln2Hi)).addingProduct(n, V(repeating: -ln2Lo))  // |r| ≤ ln2/2
         // Taylor series of e^r to r^13 (error < 2e-17 for |r| ≤ 0.347), Horner form with fused multiply-adds.
-        var p = V(repeating: 1.0 / 6227020800.0)
-        p = V(repeating: 1.0 / 479001600.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 39916800.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 3628800.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 362880.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 40320.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 5040.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 720.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 120.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 24.0).addingProduct(p, r)
-        p = V(repeating: 1.0 / 6.0).addingProduct(p, r)
-        p = V(repeating: 0.5).addingProduct(p, r)
-        p = V(repeating: 1.0).addingProduct(p, r)
-        p = V(repeating: 1.0).addingProduct(p, r)
+        let p = horner(expTaylor, r)
         // 2^n: the low bits of k hold n + 2^51 (two's complement wrap), so (bits(k) + 1023) << 52 is 2^n.
         let bits = (unsafeBitCast(k, to: U.self) &+ 1023) &<< 52
         return p * unsafeBitCast(bits, to: V.self)
@@ -60,17 +60,7 @@ enum VectorMath {
         // (truncation < 0.0295^11/23 < 1e-18 relative).
         let s = (z - 1) / (z + 1)
         let w = s * s
-        var q = V(repeating: 1.0 / 21)
-        q = V(repeating: 1.0 / 19).addingProduct(q, w)
-        q = V(repeating: 1.0 / 17).addingProduct(q, w)
-        q = V(repeating: 1.0 / 15).addingProduct(q, w)
-        q = V(repeating: 1.0 / 13).addingProduct(q, w)
-        q = V(repeating: 1.0 / 11).addingProduct(q, w)
-        q = V(repeating: 1.0 / 9).addingProduct(q, w)
-        q = V(repeating: 1.0 / 7).addingProduct(q, w)
-        q = V(repeating: 1.0 / 5).addingProduct(q, w)
-        q = V(repeating: 1.0 / 3).addingProduct(q, w)
-        q = V(repeating: 1).addingProduct(q, w)
+        let q = horner(atanhSeries, w)
         return (ed * ln2Lo).addingProduct(2 * s, q) + ed * ln2Hi
     }
 }
