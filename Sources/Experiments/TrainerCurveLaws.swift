@@ -3,8 +3,8 @@ import RiverValley
 import Trainer
 
 /// Loss-curve laws on the project's own trainer sweep (paper-notes/curves.md, "The project's own sweep"):
-/// each law is fitted on two runs of one seed — the WSD main branch (a constant LR after warmup) and the
-/// longest cosine — and predicts the held-out schedules of the same seed: every WSD decay branch, WSD-S
+/// each law is fitted on two runs of one seed — the WSD main branch (a constant LR after warmup; in a tuned
+/// sweep the one at the peak tuned for the longest WSD budget) and the longest cosine — and predicts the held-out schedules of the same seed: every WSD decay branch, WSD-S
 /// and the cyclic cosine. Points are the runs' validation losses (`CurveRun(trainRun:)`).
 struct TrainerCurveLawsExperiment: Experiment {
     static let name = "trainer-curve-laws"
@@ -24,10 +24,15 @@ struct TrainerCurveLawsExperiment: Experiment {
 
     static func run(_ settings: ExperimentSettings) throws {
         let sweep = try TrainerSweep.ensure(settings)
-        let planned = try sweep.spec.plannedRuns(directory: sweep.directory)
+        let planned = try sweep.runs(.main)  // a tuned sweep's runs at its tuned peaks
             .filter { $0.seed == settings.seed && $0.arm == $0.schedule.family.rawValue }  // the families, not the variants
         let longestCosine = planned.filter { $0.schedule == .cosine }.map(\.budget).max()
-        let fitRuns = planned.filter { $0.schedule == .wsdMain || ($0.schedule == .cosine && $0.budget == longestCosine) }
+        // A tuned sweep has one WSD main run per tuned peak: fit the one the longest WSD budget branches from.
+        let longestWSD = planned.filter { $0.schedule == .wsd }.map(\.budget).max()
+        let mainPeak = planned.first { $0.schedule == .wsd && $0.budget == longestWSD }?.peak
+        let fitRuns = planned.filter {
+            ($0.schedule == .wsdMain && $0.peak == mainPeak) || ($0.schedule == .cosine && $0.budget == longestCosine)
+        }
         let heldOut = planned.filter { [.wsd, .wsds, .cyclicCosine].contains($0.schedule) }
         guard fitRuns.count == 2, !heldOut.isEmpty else {
             throw CurveError("the trainer sweep in \(sweep.directory.path) lacks a WSD main branch, a cosine run or held-out schedules")

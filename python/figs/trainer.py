@@ -174,7 +174,10 @@ def curve_laws(data, fig_dir):
         pad = 0.08 * (hi - lo) + 1e-3
         ax.set_ylim(lo - pad, hi + pad)
         ax.set_xlim(first - 0.02 * steps.max(), steps.max() * 1.02)
-        title(ax, f"{run.split('/')[-1]} ({sched}, {role})", 40)
+        peak = next((p[len("peak-"):] for p in run.split("/") if p.startswith("peak-")), None)  # tuned sweeps
+        name = run.split("/")[-1]
+        label = ", ".join(([] if name.startswith(sched) else [sched]) + ([f"peak {peak}"] if peak else []) + [role])
+        title(ax, f"{name} ({label})", 40)
         ax.set_xlabel("step")
         ax.set_ylabel("validation loss")
         ax.legend(fontsize=6)
