@@ -10,8 +10,9 @@ struct AnalyzeDecayProbe: ParsableCommand {
         abstract: "Run a short decay branch from a run's checkpoint and compare the measured loss drop with the hill-term prediction from the gradient noise; prints JSON.",
         discussion: """
         The branch is exactly `river branch --parent RUN --step STEP [--budget B] --decay D --shape S
-        --min-ratio R --out OUT`: a new run directory at --out (created; reused if it already holds this
-        branch, finished or not; an error if it holds another run, which is left untouched). The measured
+        --min-ratio R --out OUT`: a new run directory at --out (default RUN-probe-STEP-SHAPE-DECAY beside
+        RUN; created; reused if it already holds this branch, finished or not; an error if it holds another
+        run, which is left untouched). The measured
         drop is `river eval`'s loss on --text (or --tokens) at the fork checkpoint minus that of the
         branch's last checkpoint. The prediction is the hill term of the river-valley picture,
         (lr_before - lr_after) * Tr(P^-1/2 Sigma_B P^-1/2) / 4, with Sigma_B the covariance of the
@@ -33,8 +34,17 @@ struct AnalyzeDecayProbe: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Checkpoint step of the run to fork the decay from.", valueName: "n"))
     var step: Int
 
-    @Option(name: .long, help: ArgumentHelp("Branch run directory to create (or reuse, if it holds this branch).", valueName: "path"))
-    var out: String
+    @Option(name: .long, help: ArgumentHelp("Branch run directory to create (or reuse, if it holds this branch); default RUN-probe-STEP-SHAPE-DECAY beside the run.", valueName: "path"))
+    var out: String?
+
+    /// --out, or a sibling of the run named after the fork and the decay, so probes of one run do not collide.
+    var branchDirectory: URL {
+        if let out { return URL(fileURLWithPath: out) }
+        let run = URL(fileURLWithPath: runDirectory).standardizedFileURL
+        let length = decay <= 1 ? "\(decay)" : "\(Int(decay))"
+        return run.deletingLastPathComponent()
+            .appendingPathComponent("\(run.lastPathComponent)-probe-\(step)-\(decayOptions.shape.rawValue)-\(length)")
+    }
 
     @OptionGroup var text: TokenSourceOptions
 
@@ -75,7 +85,7 @@ struct AnalyzeDecayProbe: ParsableCommand {
         let tokens = try text.tokens(for: fork)
         let report: DecayProbeReport
         do {
-            report = try DecayProbe.run(request, branchDirectory: URL(fileURLWithPath: out), tokens: tokens, batches: batches,
+            report = try DecayProbe.run(request, branchDirectory: branchDirectory, tokens: tokens, batches: batches,
                                         progress: quiet ? nil : ProgressBar(label: "decay probe"))
         } catch let e as BranchForkError { throw ValidationError(e.message) }
         try JSONOutput.print(report)

@@ -248,6 +248,14 @@ struct AnalyzeCLITests {
         #expect(try Data(contentsOf: ckURL) == bytes)
         #expect(try MetricsLines.count(probe) == 5)
 
+        // Without --out the branch goes beside the run, named after the fork and the decay.
+        let defaulted = try RiverCLI.run(Array(args.filter { $0 != "--out" && $0 != probe.path }))
+        let sibling = main.deletingLastPathComponent().appendingPathComponent(main.lastPathComponent + "-probe-10-inv-5")
+        #expect(defaulted.status == 0, "\(defaulted.stderr)")
+        let reported = try JSONSerialization.jsonObject(with: Data(defaulted.stdout.utf8)) as! [String: Any]
+        #expect(reported["branch"] as? String == sibling.path && reported["measured_drop"] as? Double == json["measured_drop"] as? Double)
+        #expect(try Data(contentsOf: sibling.appendingPathComponent("config.json")) == Data(contentsOf: probe.appendingPathComponent("config.json")))
+
         // Bad input fails before anything is written (each case replaces or adds one option).
         func fails(_ change: [String: String], _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let out = f.dir.appendingPathComponent("probe-bad-\(UUID().uuidString)")
