@@ -6,6 +6,8 @@
 #   Benchmarks/run.sh bigram_hessian_vs_torch
 #   Benchmarks/run.sh hvp_vs_torch      [--model default --repeats 3]
 #   Benchmarks/run.sh curve_fit_vs_torch --peer DIR [--size 400 --rounds 3]   (DIR: a MultiPowerLaw checkout)
+#   Benchmarks/run.sh nanogpt_vs_river  --peer DIR [--target 1.87]             (DIR: a nanoGPT checkout)
+#   Benchmarks/run.sh all [--nanogpt DIR --multipowerlaw DIR]  every benchmark + machine facts (README table)
 # Builds the release `river` (the same build as the set-up script; SCRATCH=.build-x picks another
 # folder), sets the OpenBLAS core type for both sides (docs/machine-facts.md), then runs Benchmarks/NAME.py.
 # Run on an idle machine: both sides use 2 threads and timings under load mean nothing.

@@ -5,6 +5,9 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
   elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
+# OpenBLAS workers spin ~0.1 s after each call by default, taking the core the trainer's own kernels need;
+# 2^4 cycles makes them sleep at once (docs/machine-facts.md; `river` sets it itself when unset).
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
 export RIVER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export RIVER_BIN="${RIVER_BIN:-$RIVER_ROOT/.build/release/river}"
 export MPLBACKEND=Agg
