@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Benchmark: training steps of the Swift transformer (`river debug-model bench`) against PyTorch
-(python/reference/llama.py with fused SDPA attention), same architecture, Float32, same batch shape,
-2 threads, interleaved in one run.
+"""Benchmark: training throughput of the Swift transformer against PyTorch (python/reference/llama.py with
+fused SDPA attention), same architecture, Float32, same batch shape, same thread count, interleaved rounds
+in one run.
 
-A step is forward + backward + gradient clipping + AdamW (weight decay on matrices) on random byte
-tokens. Prints tokens/s for both, the ratio Swift/PyTorch, and model FLOP utilisation (6·matmul params
-+ 12·L·C·T FLOPs per token, PaLM's count) against the sgemm peak measured by the Swift side
-(OpenBLAS, n = 2048, 2 threads).
+Two Swift sides (`--swift`):
+- `train` (default): the real `river train` loop — batches sampled from a corpus, forward, backward,
+  gradient clipping, AdamW, the schedule, metrics.jsonl — on a byte corpus of random words; tokens/s from
+  the wall-clock column of metrics.jsonl after the warm-up steps. The PyTorch side is the same loop
+  written plainly: random windows of the same corpus, forward, backward, clip_grad_norm_, AdamW (weight
+  decay on matrices, as river), the same constant LR after the same steps.
+- `bench`: `river debug-model bench` (the step without data sampling or logging), for the kernel view.
+
+Each round runs Swift then PyTorch; the ratio is taken per round and reported as the median with its range
+over rounds. `--load both` (default) measures every shape on an idle host and again with a competing
+single-thread process (a busy Python loop) running throughout. Prints the sgemm peak measured by the Swift
+side in the same run (OpenBLAS, n = 2048) and the MFU (6·matmul params + 12·L·C·T FLOPs per token).
 
 Shapes: 3.3M (width 256, 4 layers, ctx 256, batch 16; goal >= 1.2x) and 0.86M (width 128, 4 layers,
 ctx 128, batch 32; goal >= 1.5x).
 
-Usage: OPENBLAS_CORETYPE=SkylakeX python Benchmarks/train_vs_torch.py [--steps 10] [--rounds 2]
-       [--shapes small3M,small086M]   (RIVER_BIN selects the binary; default .build/release/river)
+    Benchmarks/run.sh train_vs_torch [--steps 12 --rounds 3 --load both --swift train --shapes small3M,small086M]
 """
 import argparse
 import json
@@ -21,8 +28,10 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "python" / "reference"))
@@ -32,73 +41,139 @@ SHAPES = {
     "small3M": dict(config=dict(vocabSize=256, contextLength=256, width=256, layers=4, heads=4), batch=16, goal=1.2),
     "small086M": dict(config=dict(vocabSize=256, contextLength=128, width=128, layers=4, heads=4), batch=32, goal=1.5),
 }
+LR = 1e-3
 
 
-def swift_run(river, preset, batch, steps, warmup, threads, peak):
+def corpus_file(directory):
+    rng = np.random.default_rng(0)
+    words = "the river valley hill loss rate decay stable warm king queen thou art more lovely and".split()
+    path = pathlib.Path(directory) / "corpus.txt"
+    path.write_text(" ".join(rng.choice(words, 400000)))
+    return path
+
+
+def sgemm_peak(river, threads):
+    args = [river, "debug-model", "bench", "--preset", "small086M", "--batch-size", "1", "--steps", "1",
+            "--untimed-steps", "0", "--threads", str(threads), "--sgemm-peak"]
+    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["sgemm_peak_gflops"]
+
+
+def swift_bench(river, preset, batch, steps, warmup, threads):
     args = [river, "debug-model", "bench", "--preset", preset, "--batch-size", str(batch), "--steps", str(steps),
-            "--untimed-steps", str(warmup), "--threads", str(threads)] + (["--sgemm-peak"] if peak else [])
-    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+            "--untimed-steps", str(warmup), "--threads", str(threads)]
+    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["tokens_per_s"]
 
 
-def torch_run(cfg, batch, steps, warmup, seed=0):
-    torch.manual_seed(seed)
+def swift_train(river, cfg, batch, steps, warmup, threads, corpus, work):
+    out = pathlib.Path(work) / f"run-{time.monotonic_ns()}"
+    config = {"model": cfg, "data": {"corpus": str(corpus)}, "batchSize": batch,
+              "schedule": {"kind": "constant", "steps": warmup + steps, "peak": LR, "warmup": 0},
+              "evalEvery": 0, "checkpointEvery": 0}
+    cfg_path = pathlib.Path(work) / "config.json"
+    cfg_path.write_text(json.dumps(config))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), RIVER_THREADS=str(threads))
+    subprocess.run([river, "train", "--out", str(out), "--config", str(cfg_path), "--quiet"], check=True, env=env,
+                   capture_output=True)
+    walls = [json.loads(line)["wall"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    # The last step also writes the final checkpoint and evaluates: time steps warmup+1 .. warmup+steps-1.
+    timed = walls[warmup + steps - 2] - walls[warmup - 1]
+    return batch * cfg["contextLength"] * (steps - 1) / timed
+
+
+def torch_train(cfg, batch, steps, warmup, corpus):
+    torch.manual_seed(0)
     model = Llama(cfg, fused_attention=True)
-    T, V = model.config["contextLength"], model.config["vocabSize"]
-    opt = torch.optim.AdamW(model.parameter_groups(0.1), lr=1e-3)
-    data = torch.randint(0, V, (8, batch, T + 1))
+    T = model.config["contextLength"]
+    opt = torch.optim.AdamW(model.parameter_groups(0.1), lr=LR, betas=(0.9, 0.95), eps=1e-8)
+    data = torch.tensor(np.frombuffer(pathlib.Path(corpus).read_bytes(), dtype=np.uint8).astype(np.int64))
+    gen = torch.Generator().manual_seed(0)
     times = []
     for step in range(warmup + steps):
-        x = data[step % 8]
         t0 = time.perf_counter()
+        starts = torch.randint(0, len(data) - T - 1, (batch,), generator=gen)
+        x = torch.stack([data[s:s + T + 1] for s in starts.tolist()])
         opt.zero_grad(set_to_none=True)
         _, loss = model(x[:, :-1], x[:, 1:])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        t1 = time.perf_counter()
-        if step >= warmup:
-            times.append(t1 - t0)
-    return dict(tokens_per_s=batch * T * steps / sum(times), step_s_median=statistics.median(times),
-                parameters=sum(p.numel() for p in model.parameters()), final_loss=loss.item())
+        times.append(time.perf_counter() - t0)
+    timed = times[warmup:]
+    return batch * T * len(timed) / sum(timed), sum(p.numel() for p in model.parameters())
+
+
+class CompetingProcess:
+    """A single-thread busy loop for the duration of a `with` block."""
+
+    def __enter__(self):
+        self.p = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        self.p.kill()
+        self.p.wait()
+
+
+def measure(a, river, name, corpus, work):
+    shape = SHAPES[name]
+    cfg, batch = shape["config"], shape["batch"]
+    sw, tr, params = [], [], None
+    for _ in range(a.rounds):  # interleaved: the VMs drift by up to 30% over minutes
+        if a.swift == "train":
+            sw.append(swift_train(river, cfg, batch, a.steps, a.warmup, a.threads, corpus, work))
+        else:
+            sw.append(swift_bench(river, name, batch, a.steps, a.warmup, a.threads))
+        tps, params = torch_train(cfg, batch, a.steps, a.warmup, corpus)
+        tr.append(tps)
+    return sw, tr, params
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--untimed-steps", dest="warmup", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=12, help="timed steps per round")
+    ap.add_argument("--untimed-steps", dest="warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shapes", default="small3M,small086M")
+    ap.add_argument("--load", choices=["idle", "loaded", "both"], default="both",
+                    help="idle host, a competing single-thread process, or both")
+    ap.add_argument("--swift", choices=["train", "bench"], default="train", help="the river train loop or the bare step")
     a = ap.parse_args()
     river = os.environ.get("RIVER_BIN", ".build/release/river")
     torch.set_num_threads(a.threads)
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}  torch {torch.__version__}  "
-          f"threads {a.threads}  steps {a.steps} (+{a.warmup} warm-up)  rounds {a.rounds}")
-    peak = None
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}  OPENBLAS_THREAD_TIMEOUT="
+          f"{os.environ.get('OPENBLAS_THREAD_TIMEOUT')}  torch {torch.__version__}  threads {a.threads}  "
+          f"steps {a.steps} (+{a.warmup} warm-up)  rounds {a.rounds}  swift side: {a.swift}")
+    peak = sgemm_peak(river, a.threads)
+    print(f"sgemm peak (OpenBLAS, n=2048, {a.threads} threads), measured now: {peak:.0f} GFLOP/s")
+    loads = ["idle", "loaded"] if a.load == "both" else [a.load]
     failed = False
-    for name in a.shapes.split(","):
-        shape = SHAPES[name]
-        cfg, batch = shape["config"], shape["batch"]
-        sw, tr = [], []
-        for _ in range(a.rounds):  # interleaved: the VMs drift by up to 30% over minutes
-            s = swift_run(river, name, batch, a.steps, a.warmup, a.threads, peak is None)
-            peak = s.get("sgemm_peak_gflops", peak)
-            sw.append(s)
-            tr.append(torch_run(cfg, batch, a.steps, a.warmup))
-        s_tps = max(r["tokens_per_s"] for r in sw)
-        t_tps = max(r["tokens_per_s"] for r in tr)
-        flops = flops_per_token(cfg)
-        assert sw[0]["parameters"] == tr[0]["parameters"], (sw[0]["parameters"], tr[0]["parameters"])
-        ratio = s_tps / t_tps
-        print(f"\n{name}: {sw[0]['parameters']:,} parameters, batch {batch} x ctx {cfg['contextLength']}, "
-              f"{flops / 1e6:.2f} MFLOP/token")
-        print(f"  swift   {s_tps:10,.0f} tokens/s  {s_tps * flops / 1e9:6.1f} GFLOP/s  MFU {s_tps * flops / 1e9 / peak:5.1%}"
-              f"  (fwd {sw[-1]['forward_s'] * 1e3:.0f} ms, bwd {sw[-1]['backward_s'] * 1e3:.0f} ms, "
-              f"opt {sw[-1]['optimizer_s'] * 1e3:.0f} ms per step)")
-        print(f"  pytorch {t_tps:10,.0f} tokens/s  {t_tps * flops / 1e9:6.1f} GFLOP/s  MFU {t_tps * flops / 1e9 / peak:5.1%}")
-        print(f"  ratio swift/pytorch {ratio:.2f}x  (goal >= {shape['goal']}x: {'met' if ratio >= shape['goal'] else 'NOT met'})")
-        print(f"  per round swift {[round(r['tokens_per_s']) for r in sw]}  pytorch {[round(r['tokens_per_s']) for r in tr]}")
-    print(f"\nsgemm peak (OpenBLAS {sw[0]['core']}, n=2048, {a.threads} threads): {peak:.0f} GFLOP/s")
+    with tempfile.TemporaryDirectory() as work:
+        corpus = corpus_file(work)
+        for name in a.shapes.split(","):
+            shape = SHAPES[name]
+            cfg, batch = shape["config"], shape["batch"]
+            flops = flops_per_token(cfg)
+            print(f"\n{name}: batch {batch} x ctx {cfg['contextLength']}, {flops / 1e6:.2f} MFLOP/token")
+            for load in loads:
+                if load == "loaded":
+                    with CompetingProcess():
+                        sw, tr, params = measure(a, river, name, corpus, work)
+                else:
+                    sw, tr, params = measure(a, river, name, corpus, work)
+                ratios = [s / t for s, t in zip(sw, tr)]
+                r = statistics.median(ratios)
+                s_tps, t_tps = statistics.median(sw), statistics.median(tr)
+                met = r >= shape["goal"]
+                failed |= not met
+                print(f"  [{load}] {params:,} parameters")
+                print(f"    swift   {s_tps:9,.0f} tokens/s (median)  MFU {s_tps * flops / 1e9 / peak:5.1%}  "
+                      f"rounds {[round(x) for x in sw]}")
+                print(f"    pytorch {t_tps:9,.0f} tokens/s (median)  MFU {t_tps * flops / 1e9 / peak:5.1%}  "
+                      f"rounds {[round(x) for x in tr]}")
+                print(f"    ratio swift/pytorch {r:.2f}x median (range {min(ratios):.2f}-{max(ratios):.2f} over "
+                      f"{len(ratios)} rounds; goal >= {shape['goal']}x: {'met' if met else 'NOT met'})")
     return 1 if failed else 0
 
 
