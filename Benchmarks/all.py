@@ -34,7 +34,7 @@ BENCHMARKS = [
     ("curve_fit_vs_torch", ["--size", "400", "--rounds", "2"], "multipowerlaw"),
     ("nanogpt_vs_river", [], "nanogpt"),
 ]
-SUMMARY = re.compile(r"ratio|faster|slower|goal", re.IGNORECASE)
+SUMMARY = re.compile(r"\bratio\b|\bfaster\b|\bslower\b|\bgoal\b", re.IGNORECASE)
 
 
 class Tee:

@@ -47,7 +47,7 @@ def main():
         path = os.path.join(tmp, "goe.bin")
         first = run_river(river, args.n, args.seed, ["--write-matrix", path])
         a = np.fromfile(path, dtype="<f8").reshape(args.n, args.n)
-    print(f"river OpenBLAS core: {first['openblasCore']}")
+    print(f"river OpenBLAS core: {first['openblas_core']}")
     assert np.array_equal(a, a.T), "dumped matrix is not symmetric"
 
     np.linalg.eigh(a)  # warm-up (thread pool, page faults)
