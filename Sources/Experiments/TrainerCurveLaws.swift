@@ -4,8 +4,8 @@ import Trainer
 
 /// Loss-curve laws on the project's own trainer sweep (paper-notes/curves.md, "The project's own sweep"):
 /// each law is fitted on two runs of one seed — the WSD main branch (a constant LR after warmup; in a tuned
-/// sweep the one at the peak tuned for the longest WSD budget) and the longest cosine — and predicts the held-out schedules of the same seed: every WSD decay branch, WSD-S
-/// and the cyclic cosine. Points are the runs' validation losses (`CurveRun(trainRun:)`).
+/// sweep the one at the peak tuned for the longest WSD budget) and the longest cosine — and predicts the
+/// held-out schedules of the same seed: every WSD decay branch, WSD-S and the cyclic cosine. Points are the runs' validation losses (`CurveRun(trainRun:)`).
 struct TrainerCurveLawsExperiment: Experiment {
     static let name = "trainer-curve-laws"
     static let summary = "Loss-curve laws fitted on the trainer's constant + cosine runs predict its WSD branches, WSD-S and cyclic cosine"
