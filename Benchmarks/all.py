@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from _shared import sgemm_peak
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # (name, arguments, peer option that must be given or None)
 BENCHMARKS = [
@@ -55,12 +57,6 @@ def cpu_facts():
     simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
     mem = next((l.split()[1] for l in pathlib.Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")), "0")
     return model, os.cpu_count(), simd, int(mem) / 2**20
-
-
-def sgemm_peak(river):
-    args = [river, "debug-model", "bench", "--preset", "small086M", "--batch-size", "1", "--steps", "1",
-            "--untimed-steps", "0", "--threads", "2", "--sgemm-peak"]
-    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["sgemm_peak_gflops"]
 
 
 def versions():

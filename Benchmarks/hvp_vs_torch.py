@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
@@ -27,6 +26,7 @@ from safetensors.torch import load_file
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python" / "reference"))
 from llama import Llama  # noqa: E402
+from _shared import word_corpus  # noqa: E402
 
 
 def main():
@@ -40,12 +40,9 @@ def main():
     river = os.environ.get("RIVER_BIN", str(REPO / ".build" / "release" / "river"))
     torch.set_num_threads(a.threads)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
-    rng = np.random.default_rng(0)
-    words = "the river valley hill loss rate decay stable warm king queen thou art more lovely".split()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        corpus = tmp / "corpus.txt"
-        corpus.write_text(" ".join(rng.choice(words, 200000)))
+        corpus = word_corpus(tmp / "corpus.txt", 200000)
         cfg = {"model": a.model, "data": {"corpus": str(corpus)}, "batchSize": 4,
                "schedule": {"kind": "constant", "steps": 1, "peak": 0.001}, "evalEvery": 0, "evalWindows": 1}
         (tmp / "run.json").write_text(json.dumps(cfg))

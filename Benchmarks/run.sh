@@ -13,9 +13,9 @@
 # Run on an idle machine: both sides use 2 threads and timings under load mean nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name="${1:?usage: Benchmarks/run.sh NAME [args] (NAME: $(cd Benchmarks && ls *.py | sed 's/\.py$//' | tr '\n' ' '))}"
+name="${1:?usage: Benchmarks/run.sh NAME [args] (NAME: $(cd Benchmarks && ls [!_]*.py | sed 's/\.py$//' | tr '\n' ' '))}"
 shift
-[ -f "Benchmarks/$name.py" ] || { echo "no benchmark Benchmarks/$name.py" >&2; exit 2; }
+[ -f "Benchmarks/$name.py" ] && [ "${name#_}" = "$name" ] || { echo "no benchmark Benchmarks/$name.py" >&2; exit 2; }
 source scripts/env.sh
 SCRATCH="${SCRATCH:-.build}"
 quiet_build swift build -c release -Xswiftc -enable-testing --scratch-path "$SCRATCH" --product river >&2

@@ -36,26 +36,13 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "python" / "reference"))
 from llama import Llama, flops_per_token  # noqa: E402
+from _shared import sgemm_peak, word_corpus  # noqa: E402
 
 SHAPES = {
     "small3M": dict(config=dict(vocabSize=256, contextLength=256, width=256, layers=4, heads=4), batch=16, goal=1.2),
     "small086M": dict(config=dict(vocabSize=256, contextLength=128, width=128, layers=4, heads=4), batch=32, goal=1.5),
 }
 LR = 1e-3
-
-
-def corpus_file(directory):
-    rng = np.random.default_rng(0)
-    words = "the river valley hill loss rate decay stable warm king queen thou art more lovely and".split()
-    path = pathlib.Path(directory) / "corpus.txt"
-    path.write_text(" ".join(rng.choice(words, 400000)))
-    return path
-
-
-def sgemm_peak(river, threads):
-    args = [river, "debug-model", "bench", "--preset", "small086M", "--batch-size", "1", "--steps", "1",
-            "--untimed-steps", "0", "--threads", str(threads), "--sgemm-peak"]
-    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["sgemm_peak_gflops"]
 
 
 def swift_bench(river, preset, batch, steps, warmup, threads):
@@ -150,7 +137,7 @@ def main():
     loads = ["idle", "loaded"] if a.load == "both" else [a.load]
     failed = False
     with tempfile.TemporaryDirectory() as work:
-        corpus = corpus_file(work)
+        corpus = word_corpus(pathlib.Path(work) / "corpus.txt", 400000)
         for name in a.shapes.split(","):
             shape = SHAPES[name]
             cfg, batch = shape["config"], shape["batch"]
