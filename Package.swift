@@ -22,6 +22,11 @@ let package = Package(
         .systemLibrary(name: "CLapacke", path: "Sources/CLapacke", pkgConfig: "lapacke"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CGSL", path: "Sources/CGSL", pkgConfig: "openblas"),
+        // oneDNN's matmul for the trainer's bf16 path, opened with dlopen on first use (so nothing else
+        // pays for loading it); needs libdnnl-dev's headers to build.
+        .target(name: "COneDNN", path: "Sources/COneDNN",
+                cSettings: [.unsafeFlags(["-O3", "-march=haswell"], .when(configuration: .release))],
+                linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
 
         // Thin linear-algebra layer over the C libraries.
         .target(name: "LinearAlgebra",
@@ -33,7 +38,7 @@ let package = Package(
                 swiftSettings: simd),
         // Real language models: transformer, data, checkpoints, runs.
         .target(name: "Bigram", dependencies: ["RiverValley", "LinearAlgebra"], swiftSettings: simd),
-        .target(name: "Trainer", dependencies: ["RiverValley", "LinearAlgebra"], swiftSettings: simd),
+        .target(name: "Trainer", dependencies: ["RiverValley", "LinearAlgebra", "COneDNN"], swiftSettings: simd),
         // One file per paper figure: each writes a data table.
         .target(name: "Experiments", dependencies: ["RiverValley", "Bigram", "Trainer"], swiftSettings: simd),
         .executableTarget(name: "river",
@@ -44,7 +49,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "RiverValleyTests", dependencies: ["RiverValley", "LinearAlgebra"]),
         .testTarget(name: "BigramTests", dependencies: ["Bigram", "RiverValley"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RiverValley"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RiverValley", "COneDNN"]),
         .testTarget(name: "CLITests", dependencies: ["river"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "RiverValley"]),
     ]

@@ -7,8 +7,9 @@ source scripts/env.sh
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
-# 1. Debian packages: LAPACKE + OpenBLAS (the BLAS/LAPACK underneath) + GSL; the KJV Bible corpus.
-packages=(libgsl-dev liblapacke-dev libopenblas-dev bible-kjv pkg-config)
+# 1. Debian packages: LAPACKE + OpenBLAS (the BLAS/LAPACK underneath) + GSL; oneDNN (the trainer's bf16
+#    GEMMs); the KJV Bible corpus.
+packages=(libgsl-dev liblapacke-dev libopenblas-dev libdnnl-dev bible-kjv pkg-config)
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

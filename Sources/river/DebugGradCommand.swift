@@ -158,6 +158,7 @@ struct DebugModelBench: ParsableCommand {
 
         Example:
           river debug-model bench --preset small3M --batch-size 16 --steps 10 --untimed-steps 2 --sgemm-peak
+          river debug-model bench --preset small3M --precision bf16
         """)
 
     @OptionGroup var shape: ModelShapeOptions
@@ -170,6 +171,8 @@ struct DebugModelBench: ParsableCommand {
     @Flag(name: .customLong("sgemm-peak"), help: "Also measure the sgemm peak (n = 2048) and report MFU.") var sgemmPeakFlag = false
     @Flag(help: "Report seconds per step spent in each kind of kernel.") var profile = false
     @Flag(help: "Print GFLOP/s of each GEMM shape of a training step instead.") var gemms = false
+    @Option(help: ArgumentHelp("Arithmetic of the linear layers' GEMMs: fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
+    var precision: Precision = .fp32
 
     func run() throws {
         let config = try shape.load()
@@ -182,7 +185,7 @@ struct DebugModelBench: ParsableCommand {
         BLAS.setThreads(threads)
         let T = config.contextLength
         if gemms { return gemmShapes(config, N: batch * T) }
-        let model = Transformer(config: config, batchSize: batch, seed: seed)
+        let model = Transformer(config: config, batchSize: batch, seed: seed, precision: precision)
         let rng = RandomSource(seed: seed &+ 1)
         let pool = (0..<(batch * T * 8 + 1)).map { _ in Int32(rng.int(below: config.vocabSize)) }
         var optimizer = Optimizer<Float>(OptimizerHyperparameters(algorithm: .adamw, weightDecay: 0.1), count: model.parameterCount)
@@ -219,7 +222,12 @@ struct DebugModelBench: ParsableCommand {
             parameters: model.parameterCount, batch: batch, context: T, steps: steps, threads: threads, core: BLAS.coreName,
             tokensPerS: tokensPerSecond, stepSMedian: median, stepSMean: total / Double(steps),
             forwardS: phase[0] / Double(steps), backwardS: phase[1] / Double(steps), optimizerS: phase[2] / Double(steps),
-            flopsPerToken: flops, gflops: tokensPerSecond * flops / 1e9, finalLoss: Double(lastLoss))
+            flopsPerToken: flops, gflops: tokensPerSecond * flops / 1e9, finalLoss: Double(lastLoss),
+            precision: precision.rawValue)
+        if precision == .bf16 {
+            result.onednn = "\(Transformer.onednn.version) (ISA \(Transformer.onednn.isa))"
+            result.kernels = model.matmulKernels
+        }
         if profile {
             result.phaseS = Dictionary(uniqueKeysWithValues: Transformer.Phase.allCases.map {
                 ("\($0)", model.phaseSeconds[$0.rawValue] / Double(steps))
@@ -239,6 +247,10 @@ struct DebugModelBench: ParsableCommand {
         var tokensPerS: Double, stepSMedian: Double, stepSMean: Double
         var forwardS: Double, backwardS: Double, optimizerS: Double
         var flopsPerToken: Double, gflops: Double, finalLoss: Double
+        var precision: String
+        /// bf16: oneDNN's version and ISA, and which kernel ran each GEMM shape.
+        var onednn: String? = nil
+        var kernels: [MatmulKernelReport]? = nil
         var phaseS: [String: Double]? = nil
         var sgemmPeakGflops: Double? = nil
         var mfu: Double? = nil

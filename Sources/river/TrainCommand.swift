@@ -17,6 +17,7 @@ struct TrainCommand: ParsableCommand {
           river train --out runs/shakespeare
           river train --out runs/tiny --config tiny.json --steps 200 --seed 1
           river train --out runs/tiny --resume
+          river train --out runs/bf16 --precision bf16
         """)
 
     @Option(name: .long, help: ArgumentHelp("Run directory to create (or to resume with --resume).", valueName: "path"))
@@ -31,6 +32,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seed of the parameter initialisation and of the batches.", valueName: "seed"))
     var seed: UInt64?
 
+    @Option(name: .long, help: ArgumentHelp("Arithmetic of the linear layers' GEMMs (sets the config's precision): fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
+    var precision: Precision?
+
     @Flag(name: .long, help: "Continue the run in --out from its newest checkpoint (bit-exact).")
     var resume = false
 
@@ -41,8 +45,8 @@ struct TrainCommand: ParsableCommand {
     var stopAfter: Int?
 
     func validate() throws {
-        if resume && (config != nil || steps != nil || seed != nil) {
-            throw ValidationError("--resume continues the saved config; do not combine it with --config, --steps or --seed")
+        if resume && (config != nil || steps != nil || seed != nil || precision != nil) {
+            throw ValidationError("--resume continues the saved config; do not combine it with --config, --steps, --seed or --precision")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1, got \(stopAfter)") }
@@ -57,6 +61,7 @@ struct TrainCommand: ParsableCommand {
             var cfg = try config.map { try RunConfig.load(URL(fileURLWithPath: $0)) } ?? RunConfig()
             if let steps { cfg.schedule.steps = steps }
             if let seed { cfg.seed = seed; cfg.dataSeed = seed }
+            if let precision { cfg.precision = precision }
             training = try TrainingRun.create(at: dir, config: cfg)
         }
         let c = training.config
@@ -67,8 +72,23 @@ struct TrainCommand: ParsableCommand {
                 + "\(training.dataset.train.count) train / \(training.dataset.validation.count) validation tokens\n").utf8))
         }
         let records = try training.train(progress: quiet ? nil : ProgressBar(), stopAfter: stopAfter)
+        if !quiet, let report = training.kernelReport {
+            FileHandle.standardError.write(Data(Self.describe(report).utf8))
+        }
         let last = records.last
         let lastVal = try MetricsRecord.read(training.metricsURL).last(where: { $0.valLoss != nil })?.valLoss
         try JSONOutput.print(RunSummary(run: out, step: training.step, loss: last.map { Double($0.loss) }, valLoss: lastVal))
     }
+
+    /// One line per kernel of a bf16 run (the full report is RUN/kernels.json).
+    static func describe(_ r: TrainingRun.KernelReport) -> String {
+        var byKernel: [String: (count: Int, reason: String?)] = [:]
+        for k in r.kernels { byKernel[k.kernel, default: (0, k.fallbackReason)].count += 1 }
+        var text = "bf16 GEMMs (oneDNN \(r.onednnVersion), ISA \(r.onednnISA)):\n"
+        for (kernel, v) in byKernel.sorted(by: { $0.key < $1.key }) {
+            text += "  \(v.count) shape\(v.count == 1 ? "" : "s") on \(kernel)\(v.reason.map { " — \($0)" } ?? "")\n"
+        }
+        return text
+    }
 }
+extension Precision: ExpressibleByArgument {}

@@ -39,6 +39,10 @@ final class Network<S: ModelScalar> {
     private(set) var lastSequenceLength = 0
     private var hasTargets = false
 
+    /// The linear layers' GEMMs in bf16 (``Precision/bf16``; Float networks only), or nil for the
+    /// network's own precision.
+    var matmul: BF16Matmul?
+
     /// When true, ``phaseSeconds`` accumulates wall time per kind of kernel (for benchmarks).
     var profiling = false
     /// Seconds spent per ``TransformerPhase`` since the last reset (only while ``profiling``).
@@ -120,21 +124,21 @@ final class Network<S: ModelScalar> {
             let o = layout.layers[l]
             let x = a.resid(l), mid = a.residMid(l), qkv = a.qkv(l), h13 = a.h13(l)
             time(.norm) { Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps) }
-            time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C) }
+            time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
             time(.attention) { Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H) }
             time(.other) { mid.update(from: x, count: N * C) }
-            time(.gemm) { Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1) }
+            time(.gemm) { Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1, bf16: matmul) }
             time(.norm) { Layers.rmsnormForward(out: a.norm2(l), rstd: a.rstd2(l), x: mid, weight: P + o.ffnNorm, N: N, C: C, eps: eps) }
-            time(.gemm) { Layers.linearForward(out: h13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F) }
+            time(.gemm) { Layers.linearForward(out: h13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F, bf16: matmul) }
             time(.swiglu) { Layers.swigluForward(act: a.mlpAct(l), h13: h13, N: N, F: F) }
             let next = a.resid(l + 1)
             time(.other) { next.update(from: mid, count: N * C) }
-            time(.gemm) { Layers.linearForward(out: next, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C, beta: 1) }
+            time(.gemm) { Layers.linearForward(out: next, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C, beta: 1, bf16: matmul) }
         }
         time(.norm) { Layers.rmsnormForward(out: a.normF, rstd: a.rstdF, x: a.resid(c.layers), weight: P + layout.finalNorm,
                                   N: N, C: C, eps: eps) }
-        time(.gemm) { Layers.linearForward(out: a.logits, x: a.normF, w: P + layout.output, N: N, IC: C, OC: V) }
+        time(.gemm) { Layers.linearForward(out: a.logits, x: a.normF, w: P + layout.output, N: N, IC: C, OC: V, bf16: matmul) }
 
         lastBatch = B
         lastSequenceLength = T
@@ -170,24 +174,24 @@ final class Network<S: ModelScalar> {
                                         N: N, V: V, scale: 1 / S(N)) }
         // dnormF = dlogits · W_out ; dW_out += dlogitsᵀ · normF
         time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + layout.output, dy: a.dlogits, x: a.normF, w: P + layout.output,
-                                  N: N, IC: C, OC: V) }
+                                  N: N, IC: C, OC: V, bf16: matmul) }
         a.dresid.update(repeating: 0, count: N * C)
         time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + layout.finalNorm, dy: a.dtmp, x: a.resid(c.layers),
                                    weight: P + layout.finalNorm, rstd: a.rstdF, N: N, C: C, scratch: a.normScratch) }
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let o = layout.layers[l]
             // MLP: x_{l+1} = mid + act · w2ᵀ
-            time(.gemm) { Layers.linearBackward(dx: a.dact, dw: G + o.w2, dy: a.dresid, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C) }
+            time(.gemm) { Layers.linearBackward(dx: a.dact, dw: G + o.w2, dy: a.dresid, x: a.mlpAct(l), w: P + o.w2, N: N, IC: F, OC: C, bf16: matmul) }
             time(.swiglu) { Layers.swigluBackward(dh13: a.dh13, dact: a.dact, h13: a.h13(l), N: N, F: F) }
-            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.w13, dy: a.dh13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F) }
+            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.w13, dy: a.dh13, x: a.norm2(l), w: P + o.w13, N: N, IC: C, OC: 2 * F, bf16: matmul) }
             time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.ffnNorm, dy: a.dtmp, x: a.residMid(l),
                                        weight: P + o.ffnNorm, rstd: a.rstd2(l), N: N, C: C, scratch: a.normScratch) }
             // Attention: mid = x_l + attOut · woᵀ
-            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C) }
+            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, bf16: matmul) }
             time(.attention) { Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
                                          B: B, T: T, C: C, H: H) }
             time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
-            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C) }
+            time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),
                                        weight: P + o.attentionNorm, rstd: a.rstd1(l), N: N, C: C, scratch: a.normScratch) }
         }

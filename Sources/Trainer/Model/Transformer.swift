@@ -47,9 +47,24 @@ public final class Transformer {
 
     /// Builds the model with parameters drawn from `seed` (see ``initialize(seed:)``).
     /// The config must be valid (``TransformerConfig/validate()``); an invalid one stops the program.
-    public init(config: TransformerConfig, batchSize: Int, seed: UInt64) {
+    ///
+    /// `precision` sets the arithmetic of the linear layers' GEMMs (``Precision``); `bf16Backend` forces
+    /// the sgemm fallback of the bf16 path instead of oneDNN (tests, comparisons).
+    public init(config: TransformerConfig, batchSize: Int, seed: UInt64, precision: Precision = .fp32,
+                bf16Backend: BF16Backend = .automatic) {
         network = Network<Float>(config: config, batchSize: batchSize, seed: seed)
+        self.precision = precision
+        if precision == .bf16 { network.matmul = BF16Matmul(backend: bf16Backend) }
     }
+
+    /// The arithmetic of the linear layers' GEMMs.
+    public let precision: Precision
+
+    /// Which kernel ran each shape of bf16 GEMM so far (empty in fp32, or before the first forward pass).
+    public var matmulKernels: [MatmulKernelReport] { network.matmul?.reports ?? [] }
+
+    /// oneDNN's version and its view of this CPU's ISA ("unavailable" when libdnnl.so.2 cannot be loaded).
+    public static var onednn: (version: String, isa: String) { (BF16Matmul.onednnVersion, BF16Matmul.onednnISA) }
 
     /// Re-draws all parameters from `seed`: RMSNorm gains 1; embeddings and linear weights N(0, 0.02²),
     /// except the residual projections (wo, w2) with std 0.02/√(2·layers) (GPT-2's scaled init).

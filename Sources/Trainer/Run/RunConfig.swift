@@ -83,6 +83,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Steps s at which the optimizer state is reset (moments zeroed, bias correction restarted) before
     /// the update that starts at s: a WSD-S variant that restarts Adam at every cycle. Empty by default.
     public var resetOptimizerAt: [Int] = []
+    /// Arithmetic of the linear layers' GEMMs: `fp32` (default) or `bf16` (bf16 inputs, Float32
+    /// accumulation, Float32 master weights and optimizer; see ``Precision``).
+    public var precision: Precision = .fp32
 
     public init() {}
 
@@ -91,7 +94,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, optimizer, gradClip, schedule, batchSize, seed, dataSeed, evalEvery, evalWindows, evalAt
-        case checkpointEvery, keepLast, checkpointAt, parent, resetOptimizerAt
+        case checkpointEvery, keepLast, checkpointAt, parent, resetOptimizerAt, precision
     }
 
     /// Keys of the nested objects (the `model`, `optimizer` and `schedule` objects are decoded by hand).
@@ -131,10 +134,16 @@ public struct RunConfig: Codable, Sendable, Equatable {
         checkpointAt = try c.decodeIfPresent([Int].self, forKey: .checkpointAt) ?? d.checkpointAt
         parent = try c.decodeIfPresent(ParentRef.self, forKey: .parent)
         resetOptimizerAt = try c.decodeIfPresent([Int].self, forKey: .resetOptimizerAt) ?? d.resetOptimizerAt
+        if let p = try c.decodeIfPresent(String.self, forKey: .precision) {
+            guard let v = Precision(rawValue: p) else {
+                throw RunError.config("unknown precision '\(p)' (allowed: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            precision = v
+        }
     }
 
-    /// Writes `resetOptimizerAt` only when it is used, so configs written before it existed compare and
-    /// hash the same.
+    /// Writes `resetOptimizerAt` and `precision` only when they differ from the default, so configs written
+    /// before they existed compare and hash the same.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(model, forKey: .model); try c.encode(data, forKey: .data); try c.encode(optimizer, forKey: .optimizer)
@@ -144,6 +153,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try c.encode(checkpointEvery, forKey: .checkpointEvery); try c.encode(keepLast, forKey: .keepLast)
         try c.encode(checkpointAt, forKey: .checkpointAt); try c.encodeIfPresent(parent, forKey: .parent)
         if !resetOptimizerAt.isEmpty { try c.encode(resetOptimizerAt, forKey: .resetOptimizerAt) }
+        if precision != .fp32 { try c.encode(precision, forKey: .precision) }
     }
 
     private struct AnyKey: CodingKey {

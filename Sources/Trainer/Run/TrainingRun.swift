@@ -71,6 +71,29 @@ public final class TrainingRun {
 
     public var checkpointsDirectory: URL { directory.appendingPathComponent("checkpoints") }
     public var metricsURL: URL { directory.appendingPathComponent("metrics.jsonl") }
+    /// bf16 runs: which kernel ran each GEMM shape (``MatmulKernelReport``), with oneDNN's version and ISA.
+    public var kernelsURL: URL { directory.appendingPathComponent("kernels.json") }
+
+    /// The kernels of a bf16 run's GEMMs, as written to `kernels.json`.
+    public struct KernelReport: Codable, Sendable {
+        public var precision: Precision
+        public var onednnVersion: String
+        public var onednnISA: String
+        public var kernels: [MatmulKernelReport]
+    }
+
+    /// The report of the kernels the model used so far (nil in fp32).
+    public var kernelReport: KernelReport? {
+        guard config.precision == .bf16 else { return nil }
+        let o = Transformer.onednn
+        return KernelReport(precision: config.precision, onednnVersion: o.version, onednnISA: o.isa, kernels: model.matmulKernels)
+    }
+
+    private func writeKernelReport() throws {
+        guard let r = kernelReport else { return }
+        let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(String(decoding: try e.encode(r), as: UTF8.self) + "\n", to: kernelsURL)
+    }
 
     deinit {
         tokenBuffer.deallocate()
@@ -158,7 +181,7 @@ public final class TrainingRun {
         self.tokenizer = tokenizer
         self.dataset = dataset
         schedule = try config.schedule.build()
-        model = Transformer(config: config.model, batchSize: config.batchSize, seed: config.seed)
+        model = Transformer(config: config.model, batchSize: config.batchSize, seed: config.seed, precision: config.precision)
         optimizer = Optimizer<Float>(config.optimizer, count: model.parameterCount)
         // Decoupled weight decay on matrices only; RMSNorm gains are not decayed (nanoGPT, LLaMA).
         groups = model.tensors.map {
@@ -343,9 +366,11 @@ public final class TrainingRun {
             if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || checkpointSteps.contains(step) {
                 try log.sync()
                 try saveCheckpoint()
+                try writeKernelReport()
             }
         }
         try log.sync()
+        try writeKernelReport()
         progress?.finished()
         return records
     }

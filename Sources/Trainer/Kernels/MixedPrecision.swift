@@ -1,0 +1,185 @@
+import COneDNN
+import Foundation
+import LinearAlgebra
+
+/// The arithmetic of a training run's matrix products (the `precision` key of a run config).
+///
+/// - `fp32`: every GEMM in Float32 through OpenBLAS (the default; bit-exact as it always was).
+/// - `bf16`: the linear layers' GEMMs (forward, and both products of their backward pass) take their
+///   inputs rounded to bfloat16 and accumulate in Float32, as PyTorch's `torch.autocast(dtype=bfloat16)`
+///   does on CPUs with AMX. Master weights, gradients, AdamW, norms, softmax, the loss and every
+///   reduction stay in Float32; outputs of the products are Float32 (autocast rounds them to bf16 — we keep
+///   the extra precision because it costs nothing here). The attention's per-head score and value products
+///   (12·layers·width·T FLOPs per token, ≈ 10% of the 0.86M model's) stay in Float32.
+public enum Precision: String, Codable, CaseIterable, Sendable {
+    case fp32, bf16
+}
+
+/// Where bf16 GEMMs may run. `automatic`: oneDNN where it has a non-reference kernel, else the sgemm
+/// fallback. `fallback`: the sgemm path for every shape (tests, and comparing the two).
+public enum BF16Backend: String, CaseIterable, Sendable { case automatic, fallback }
+
+/// Which code ran one shape of bf16 GEMM.
+public struct MatmulKernelReport: Codable, Equatable, Sendable {
+    /// "m×n×k", with the transposes as op letters: "NT" = A · Bᵀ.
+    public var shape: String
+    /// oneDNN's implementation name (e.g. "brg:avx512_core_amx"), or "sgemm(bf16-rounded inputs)".
+    public var kernel: String
+    /// Why oneDNN did not run this shape (nil when it did).
+    public var fallbackReason: String?
+}
+
+/// GEMMs with bfloat16 inputs and Float32 accumulation, one cached oneDNN matmul primitive per shape.
+///
+/// Per shape (transposes, m, n, k, leading dimensions, β), the first call asks oneDNN for a bf16 matmul;
+/// when oneDNN is missing, has no bf16 kernel on this CPU (oneDNN 2.6 has none below AVX-512), or offers
+/// only its reference implementation (`ref:any`, far slower than sgemm), that shape falls back — for good,
+/// and the report says why — to OpenBLAS's sgemm on inputs rounded to bf16 values. Both paths compute the
+/// same thing: a product of two bf16 numbers has at most 16 significant bits, so it is exact in Float32, and
+/// only the accumulation order differs. The fallback is therefore numerically faithful, but it is not fast:
+/// it adds a rounding pass over both inputs to an fp32 GEMM. On a CPU without a bf16 matmul unit the bf16
+/// path cannot be faster than fp32, and the speed gain exists only where oneDNN finds AMX or AVX512-BF16.
+///
+/// Not thread-safe: one instance per model, used from the thread that runs the model.
+final class BF16Matmul {
+    typealias Backend = BF16Backend
+
+    struct Key: Hashable {
+        var transA: Bool, transB: Bool
+        var m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int
+        var beta: Float
+    }
+
+    private enum Plan {
+        case onednn(OpaquePointer)
+        case fallback
+    }
+
+    let backend: Backend
+    private var plans: [Key: Plan] = [:]
+    /// One report per shape, in the order the shapes were first used.
+    private(set) var reports: [MatmulKernelReport] = []
+
+    // Scratch for the converted inputs, grown on demand (a step allocates only on its first call per size).
+    private var a16 = Scratch<UInt16>(), b16 = Scratch<UInt16>()
+    private var aRounded = Scratch<Float>(), bRounded = Scratch<Float>()
+
+    /// Tests only: hand oneDNN Float32 inputs instead of bf16, so the primitive plumbing (strides of the
+    /// transposes, the β post-op, the per-shape cache) runs and is checked on CPUs without a bf16 kernel.
+    let onednnTakesFloat32: Bool
+
+    init(backend: Backend = .automatic, onednnTakesFloat32: Bool = false) {
+        self.backend = backend
+        self.onednnTakesFloat32 = onednnTakesFloat32
+    }
+
+    deinit {
+        for case .onednn(let p) in plans.values { rv_onednn_matmul_destroy(p) }
+        a16.free(); b16.free(); aRounded.free(); bRounded.free()
+    }
+
+    /// C[m, n] = op(A) · op(B) + β·C on row-major matrices (op = transpose when asked), A and B rounded to
+    /// bf16, products accumulated in Float32. A must be contiguous: `(transA ? k : m)` rows of `lda`;
+    /// likewise B.
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+              b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let key = Key(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta)
+        let plan = plans[key] ?? makePlan(key)
+        let aCount = (transA ? k : m) * lda, bCount = (transB ? n : k) * ldb
+        switch plan {
+        case .onednn(let p) where onednnTakesFloat32:
+            let status = rv_onednn_matmul_run(p, a, b, c)
+            precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
+        case .onednn(let p):
+            let ap = a16.reserve(aCount), bp = b16.reserve(bCount)
+            rv_f32_to_bf16(a, ap, aCount)
+            rv_f32_to_bf16(b, bp, bCount)
+            let status = rv_onednn_matmul_run(p, ap, bp, c)
+            precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
+        case .fallback:
+            let ap = aRounded.reserve(aCount), bp = bRounded.reserve(bCount)
+            rv_round_f32_to_bf16(a, ap, aCount)
+            rv_round_f32_to_bf16(b, bp, bCount)
+            BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ap, lda: lda, b: bp, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    private func makePlan(_ key: Key) -> Plan {
+        var plan = Plan.fallback
+        var reason: String
+        var kernel = Self.fallbackKernel
+        if backend == .fallback {
+            reason = "the fallback backend was requested"
+        } else {
+            var impl = [CChar](repeating: 0, count: 128), why = [CChar](repeating: 0, count: 512)
+            let p = rv_onednn_matmul_create(onednnTakesFloat32 ? 0 : 1, key.transA ? 1 : 0, key.transB ? 1 : 0, key.m, key.n, key.k,
+                                            key.lda, key.ldb, key.ldc, key.beta, &impl, impl.count, &why, why.count)
+            let name = String(cString: impl)
+            reason = String(cString: why)
+            if let p {
+                if name.hasPrefix("ref") {
+                    rv_onednn_matmul_destroy(p)
+                    reason = "oneDNN \(Self.onednnVersion) offers only its reference kernel '\(name)' on this CPU (ISA \(Self.onednnISA)), slower than sgemm"
+                } else {
+                    plan = .onednn(p)
+                    kernel = name
+                    reason = ""
+                }
+            }
+        }
+        plans[key] = plan
+        reports.append(MatmulKernelReport(shape: describe(key), kernel: kernel, fallbackReason: reason.isEmpty ? nil : reason))
+        return plan
+    }
+
+    static let fallbackKernel = "sgemm(bf16-rounded inputs)"
+
+    private func describe(_ k: Key) -> String {
+        "\(k.m)×\(k.n)×\(k.k) \(k.transA ? "T" : "N")\(k.transB ? "T" : "N")\(k.beta == 0 ? "" : " β=\(k.beta)")"
+    }
+
+    /// oneDNN's version ("unavailable" when it cannot be loaded) and its view of the CPU.
+    static var onednnVersion: String { String(cString: rv_onednn_version()) }
+    static var onednnISA: String { String(cString: rv_onednn_isa()) }
+}
+
+/// A grow-only buffer.
+private struct Scratch<T> {
+    private(set) var pointer: UnsafeMutablePointer<T>?
+    private var capacity = 0
+
+    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<T> {
+        if count > capacity || pointer == nil {
+            pointer?.deallocate()
+            pointer = .allocate(capacity: max(count, 1))
+            capacity = max(count, 1)
+        }
+        return pointer!
+    }
+
+    mutating func free() { pointer?.deallocate(); pointer = nil; capacity = 0 }
+}
+
+/// bfloat16 rounding of Float32 values (round to nearest even; NaN stays NaN, ±∞ stays ±∞).
+public enum BFloat16 {
+    /// The Float32 value of bf16(x).
+    public static func round(_ x: Float) -> Float {
+        var v = x, r: Float = 0
+        rv_round_f32_to_bf16(&v, &r, 1)
+        return r
+    }
+
+    /// The bf16 bit pattern of x.
+    public static func bits(_ x: Float) -> UInt16 {
+        var v = x, r: UInt16 = 0
+        rv_f32_to_bf16(&v, &r, 1)
+        return r
+    }
+
+    /// Rounds `values` in place.
+    public static func round(_ values: UnsafeMutableBufferPointer<Float>) {
+        guard let p = values.baseAddress else { return }
+        rv_round_f32_to_bf16(p, p, values.count)
+    }
+}
