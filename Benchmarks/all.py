@@ -31,6 +31,12 @@ BENCHMARKS = [
     ("spectrum_vs_numpy", [], None),
     ("simulate_vs_numpy", [], None),
     ("train_vs_torch", [], None),
+    # bf16 against PyTorch bf16 autocast: 0.86M only and few steps, because without a bf16 matmul unit
+    # PyTorch's bf16 step is ~7x its fp32 step (the script prints whether the CPU has one).
+    ("train_vs_torch", ["--precision", "bf16", "--shapes", "small086M", "--steps", "4", "--untimed-steps", "1",
+                        "--load", "idle"], None),
+    # bf16 against fp32, 1000 steps of the default model each (~40 min on 2 cores; finished runs are reused).
+    ("bf16_vs_fp32", [], None),
     ("hvp_vs_torch", [], None),
     ("bigram_hessian_vs_torch", [], None),
     ("curve_fit_vs_torch", ["--size", "400", "--rounds", "2"], "multipowerlaw"),
@@ -95,7 +101,7 @@ def main():
     for name, args, peer in BENCHMARKS:
         if a.only and name not in a.only:
             continue
-        log(f"\n## {name}")
+        log(f"\n## {name}{' ' + ' '.join(args) if args else ''}")
         if peer:
             d = getattr(a, peer)
             if d is None:

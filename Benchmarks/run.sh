@@ -2,7 +2,8 @@
 # Runs one benchmark against its peer in the same run and prints the ratio:
 #   Benchmarks/run.sh spectrum_vs_numpy [--n 2000 --repeats 7]
 #   Benchmarks/run.sh simulate_vs_numpy [--seed-count 256 --steps 2000]
-#   Benchmarks/run.sh train_vs_torch    [--steps 8 --rounds 3]
+#   Benchmarks/run.sh train_vs_torch    [--steps 8 --rounds 3] [--precision bf16]
+#   Benchmarks/run.sh bf16_vs_fp32      [--steps 1000]                           (bf16 vs fp32 loss curves)
 #   Benchmarks/run.sh bigram_hessian_vs_torch
 #   Benchmarks/run.sh hvp_vs_torch      [--model default --repeats 3]
 #   Benchmarks/run.sh curve_fit_vs_torch --peer DIR [--size 400 --rounds 3]   (DIR: a MultiPowerLaw checkout)

@@ -19,8 +19,16 @@ side in the same run (OpenBLAS, n = 2048) and the MFU (6·matmul params + 12·L�
 Shapes: 3.3M (width 256, 4 layers, ctx 256, batch 16; goal >= 1.2x) and 0.86M (width 128, 4 layers,
 ctx 128, batch 32; goal >= 1.5x).
 
-    Benchmarks/run.sh train_vs_torch [--steps 12 --rounds 3 --load both --swift train --shapes small3M,small086M]
+`--precision bf16` compares the bf16 paths instead: river with `"precision": "bf16"` against PyTorch with
+`torch.autocast("cpu", dtype=torch.bfloat16)` around the forward pass and loss (goal >= 1.2x at every shape).
+It prints which kernels river's bf16 GEMMs ran on (RUN/kernels.json: oneDNN's, or the sgemm fallback and
+why) and the bf16 and fp32 matmul speed PyTorch gets on this CPU (n = 1024), which says whether the CPU has
+a bf16 matmul unit at all.
+
+    Benchmarks/run.sh train_vs_torch [--steps 12 --rounds 3 --load both --swift train --shapes small3M,small086M
+                                      --precision fp32]
 """
+import contextlib
 import argparse
 import json
 import os
@@ -45,29 +53,41 @@ SHAPES = {
 LR = 1e-3
 
 
-def swift_bench(river, preset, batch, steps, warmup, threads):
+def swift_bench(river, preset, batch, steps, warmup, threads, precision):
     args = [river, "debug-model", "bench", "--preset", preset, "--batch-size", str(batch), "--steps", str(steps),
-            "--untimed-steps", str(warmup), "--threads", str(threads)]
+            "--untimed-steps", str(warmup), "--threads", str(threads), "--precision", precision]
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["tokens_per_s"]
 
 
-def swift_train(river, cfg, batch, steps, warmup, threads, corpus, work):
+KERNELS = {}  # shape name -> river's bf16 kernel summary (from the last run's kernels.json)
+
+
+def swift_train(river, cfg, batch, steps, warmup, threads, corpus, work, precision):
     out = pathlib.Path(work) / f"run-{time.monotonic_ns()}"
     config = {"model": cfg, "data": {"corpus": str(corpus)}, "batchSize": batch,
               "schedule": {"kind": "constant", "steps": warmup + steps, "peak": LR, "warmup": 0},
-              "evalEvery": 0, "checkpointEvery": 0}
+              "evalEvery": 0, "checkpointEvery": 0, "precision": precision}
     cfg_path = pathlib.Path(work) / "config.json"
     cfg_path.write_text(json.dumps(config))
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), RIVER_THREADS=str(threads))
     subprocess.run([river, "train", "--out", str(out), "--config", str(cfg_path), "--quiet"], check=True, env=env,
                    capture_output=True)
+    if precision == "bf16":
+        report = json.loads((out / "kernels.json").read_text())
+        kinds = {}
+        for k in report["kernels"]:
+            kinds.setdefault((k["kernel"], k.get("fallback_reason", k.get("fallbackReason"))), []).append(k["shape"])
+        KERNELS[json.dumps(cfg)] = (f"oneDNN {report.get('onednn_version', report.get('onednnVersion'))} ISA "
+                                    f"{report.get('onednn_isa', report.get('onednnISA'))}: " + "; ".join(
+                                        f"{len(v)} shapes on {kern}" + (f" ({why})" if why else "")
+                                        for (kern, why), v in kinds.items()))
     walls = [json.loads(line)["wall"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     # The last step also writes the final checkpoint and evaluates: time steps warmup+1 .. warmup+steps-1.
     timed = walls[warmup + steps - 2] - walls[warmup - 1]
     return batch * cfg["contextLength"] * (steps - 1) / timed
 
 
-def torch_train(cfg, batch, steps, warmup, corpus):
+def torch_train(cfg, batch, steps, warmup, corpus, precision):
     torch.manual_seed(0)
     model = Llama(cfg, fused_attention=True)
     T = model.config["contextLength"]
@@ -80,13 +100,27 @@ def torch_train(cfg, batch, steps, warmup, corpus):
         starts = torch.randint(0, len(data) - T - 1, (batch,), generator=gen)
         x = torch.stack([data[s:s + T + 1] for s in starts.tolist()])
         opt.zero_grad(set_to_none=True)
-        _, loss = model(x[:, :-1], x[:, 1:])
+        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16"
+                    else contextlib.nullcontext())
+        with autocast:
+            _, loss = model(x[:, :-1], x[:, 1:])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         times.append(time.perf_counter() - t0)
     timed = times[warmup:]
     return batch * T * len(timed) / sum(timed), sum(p.numel() for p in model.parameters())
+
+
+def torch_matmul_gflops(dtype, n=1024, repeats=5):
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
 
 
 class CompetingProcess:
@@ -108,10 +142,10 @@ def measure(a, river, name, corpus, work):
     sw, tr, params = [], [], None
     for _ in range(a.rounds):  # interleaved: the VMs drift by up to 30% over minutes
         if a.swift == "train":
-            sw.append(swift_train(river, cfg, batch, a.steps, a.warmup, a.threads, corpus, work))
+            sw.append(swift_train(river, cfg, batch, a.steps, a.warmup, a.threads, corpus, work, a.precision))
         else:
-            sw.append(swift_bench(river, name, batch, a.steps, a.warmup, a.threads))
-        tps, params = torch_train(cfg, batch, a.steps, a.warmup, corpus)
+            sw.append(swift_bench(river, name, batch, a.steps, a.warmup, a.threads, a.precision))
+        tps, params = torch_train(cfg, batch, a.steps, a.warmup, corpus, a.precision)
         tr.append(tps)
     return sw, tr, params
 
@@ -126,14 +160,20 @@ def main():
     ap.add_argument("--load", choices=["idle", "loaded", "both"], default="both",
                     help="idle host, a competing single-thread process, or both")
     ap.add_argument("--swift", choices=["train", "bench"], default="train", help="the river train loop or the bare step")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="fp32 on both sides, or river bf16 against PyTorch bf16 autocast (goal >= 1.2x)")
     a = ap.parse_args()
     river = os.environ.get("RIVER_BIN", ".build/release/river")
     torch.set_num_threads(a.threads)
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}  OPENBLAS_THREAD_TIMEOUT="
           f"{os.environ.get('OPENBLAS_THREAD_TIMEOUT')}  torch {torch.__version__}  threads {a.threads}  "
-          f"steps {a.steps} (+{a.warmup} warm-up)  rounds {a.rounds}  swift side: {a.swift}")
+          f"steps {a.steps} (+{a.warmup} warm-up)  rounds {a.rounds}  swift side: {a.swift}  precision {a.precision}")
     peak = sgemm_peak(river, a.threads)
     print(f"sgemm peak (OpenBLAS, n=2048, {a.threads} threads), measured now: {peak:.0f} GFLOP/s")
+    if a.precision == "bf16":
+        f32, b16 = torch_matmul_gflops(torch.float32), torch_matmul_gflops(torch.bfloat16)
+        print(f"PyTorch matmul n=1024: fp32 {f32:.0f} GFLOP/s, bf16 {b16:.0f} GFLOP/s ({b16 / f32:.2f}x fp32: "
+              f"{'a bf16 matmul unit (AMX / AVX512-BF16)' if b16 > 1.3 * f32 else 'no bf16 matmul unit on this CPU'})")
     loads = ["idle", "loaded"] if a.load == "both" else [a.load]
     failed = False
     with tempfile.TemporaryDirectory() as work:
@@ -152,7 +192,8 @@ def main():
                 ratios = [s / t for s, t in zip(sw, tr)]
                 r = statistics.median(ratios)
                 s_tps, t_tps = statistics.median(sw), statistics.median(tr)
-                met = r >= shape["goal"]
+                goal = 1.2 if a.precision == "bf16" else shape["goal"]
+                met = r >= goal
                 failed |= not met
                 print(f"  [{load}] {params:,} parameters")
                 print(f"    swift   {s_tps:9,.0f} tokens/s (median)  MFU {s_tps * flops / 1e9 / peak:5.1%}  "
@@ -160,7 +201,9 @@ def main():
                 print(f"    pytorch {t_tps:9,.0f} tokens/s (median)  MFU {t_tps * flops / 1e9 / peak:5.1%}  "
                       f"rounds {[round(x) for x in tr]}")
                 print(f"    ratio swift/pytorch {r:.2f}x median (range {min(ratios):.2f}-{max(ratios):.2f} over "
-                      f"{len(ratios)} rounds; goal >= {shape['goal']}x: {'met' if met else 'NOT met'})")
+                      f"{len(ratios)} rounds; goal >= {goal}x: {'met' if met else 'NOT met'})")
+                if json.dumps(cfg) in KERNELS:
+                    print(f"    river bf16 kernels: {KERNELS[json.dumps(cfg)]}")
     return 1 if failed else 0
 
 
