@@ -43,8 +43,10 @@ public enum Philox4x32 {
             let p0 = (x0 & low) &* m0, p1 = (x2 & low) &* m1
             let y0 = (p1 &>> 32) ^ x1 ^ SIMD8(repeating: UInt64(k0))
             let y2 = (p0 &>> 32) ^ x3 ^ SIMD8(repeating: UInt64(k1))
-            x0 = y0; x1 = p1 & low; x2 = y2; x3 = p0 & low
+            x0 = y0; x1 = p1; x2 = y2; x3 = p0
         }
-        return (x0, x1, x2, x3)
+        // Only the low 32 bits of each slot are the word: the multiplications read only those, so the
+        // high halves carry junk through the rounds and are cleared once here, not twice a round.
+        return (x0 & low, x1 & low, x2 & low, x3 & low)
     }
 }

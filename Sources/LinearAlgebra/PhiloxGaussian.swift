@@ -41,6 +41,13 @@ public struct PhiloxGaussian: Sendable {
         let (w0, w1, w2, w3) = Philox4x32.blocks(
             j & low, j &>> 32, SIMD8(repeating: stream & 0xFFFF_FFFF), SIMD8(repeating: stream >> 32),
             key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        return transform(w0, w1, w2, w3)
+    }
+
+    /// Box–Muller of eight Philox blocks, one per lane: (cosine draws, sine draws).
+    @inline(__always)
+    static func transform(_ w0: SIMD8<UInt64>, _ w1: SIMD8<UInt64>, _ w2: SIMD8<UInt64>,
+                          _ w3: SIMD8<UInt64>) -> (SIMD8<Double>, SIMD8<Double>) {
         let one = SIMD8<UInt64>(repeating: 0x3FF0_0000_0000_0000)
         let a = (w0 &<< 20) | (w1 &>> 12), c = (w2 &<< 20) | (w3 &>> 12)
         // 1 + a·2⁻⁵² and 1 + c·2⁻⁵² by exponent insertion (exact); u₁ = 2 − (1 + a·2⁻⁵²) is exact too.
@@ -49,6 +56,31 @@ public struct PhiloxGaussian: Sendable {
         let radius = SIMDMath.squareRoot(-2 * SIMDMath.log(u1))
         let (s, co) = SIMDMath.sinCosTurns(quarterTurns)
         return (radius * co, radius * s)
+    }
+
+    /// Draws 16·b₀ … 16·(b₀ + batches) − 1 of the eight streams (seed, firstStream + l), l < 8, across
+    /// the lanes: lane l of `out[k]` is draw 16·b₀ + k of stream firstStream + l, bit for bit what `fill`
+    /// of that stream gives (each lane runs the same Philox block and transform; only the counter's
+    /// stream words differ between lanes). `out` needs 16·batches elements. This is the layout of a
+    /// simulation that steps eight seeds at once, one per lane.
+    public static func fillAcrossStreams(seed: UInt64, firstStream: UInt64, fromBatch b0: UInt64, batches: Int,
+                                         into out: UnsafeMutablePointer<SIMD8<Double>>) {
+        let streams = SIMD8<UInt64>(repeating: firstStream) &+ SIMD8(0, 1, 2, 3, 4, 5, 6, 7)
+        let low = SIMD8<UInt64>(repeating: 0xFFFF_FFFF)
+        let c2 = streams & low, c3 = streams &>> 32
+        let key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
+        for k in 0..<batches {
+            let b = b0 &+ UInt64(k)
+            let row = out + 16 * k
+            for l in 0..<8 {
+                let j = b &* 8 &+ UInt64(l)
+                let (w0, w1, w2, w3) = Philox4x32.blocks(SIMD8(repeating: j & 0xFFFF_FFFF), SIMD8(repeating: j >> 32),
+                                                         c2, c3, key: key)
+                let (co, s) = transform(w0, w1, w2, w3)
+                row[l] = co
+                row[8 + l] = s
+            }
+        }
     }
 
     /// Fills `out` with the next `out.count` draws of the stream.

@@ -68,6 +68,27 @@ import LinearAlgebra
         }
     }
 
+    /// `fillAcrossStreams` puts stream firstStream + l in lane l, bit for bit `fill`'s draws of that
+    /// stream, from any starting batch, including streams that cross 2³² between lanes.
+    @Test func acrossStreamsEqualsPerStreamFill() {
+        for (seed, firstStream): (UInt64, UInt64) in [(0, 0), (7, 1000), (0xDEAD_BEEF, 0xFFFF_FFFC)] {
+            for (b0, batches) in [(0, 1), (0, 40), (3, 7)] {
+                var lanes = [SIMD8<Double>](repeating: .zero, count: 16 * batches)
+                lanes.withUnsafeMutableBufferPointer {
+                    PhiloxGaussian.fillAcrossStreams(seed: seed, firstStream: firstStream, fromBatch: UInt64(b0),
+                                                     batches: batches, into: $0.baseAddress!)
+                }
+                for l in 0..<8 {
+                    var g = PhiloxGaussian(seed: seed, stream: firstStream + UInt64(l), position: UInt64(16 * b0))
+                    var z = [Double](repeating: 0, count: 16 * batches)
+                    g.fill(&z)
+                    let same = lanes.map { $0[l] } == z
+                    #expect(same, "seed \(seed) stream \(firstStream + UInt64(l)) from batch \(b0)")
+                }
+            }
+        }
+    }
+
     /// Streams drawn on concurrent threads (in any order, any chunking) equal the sequential ones.
     @Test func independentOfThreadsAndChunking() {
         let streams = 24, count = 1000
