@@ -52,6 +52,9 @@ public struct SimulationConfig: Sendable {
     public var keepPaths: Int
     /// A run has diverged when a coordinate leaves [−limit, limit] or the loss is not finite.
     public var divergenceLimit: Double
+    /// Whether seeds may run eight at a time in SIMD lanes where the landscape and optimizer allow (same
+    /// results bit for bit; off only in the tests that compare the two paths).
+    var lanes = true
 
     public init(landscape: any Landscape, optimizer: SimulationOptimizer, hyperparameters: OptimizerHyperparameters? = nil,
                 noise: [Double], schedule: Schedule, seeds: Int = 1, seed: UInt64 = 0, start: [Double]? = nil,

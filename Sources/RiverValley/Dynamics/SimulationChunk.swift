@@ -30,11 +30,32 @@ struct SimulationChunk {
     /// gradient and split); any other landscape runs through the protocol.
     func run(seeds: Range<Int>) -> Output {
         switch config.landscape {
-        case let l as StraightValley: return run(l, seeds: seeds)
+        case let l as StraightValley: return runInLanes(l, seeds: seeds)
         case let l as CurvedValley: return run(l, seeds: seeds)
-        case let l as QuadraticLandscape: return run(l, seeds: seeds)
+        case let l as QuadraticLandscape: return runInLanes(l, seeds: seeds)
         default: return run(config.landscape, seeds: seeds)
         }
+    }
+
+    /// Runs `seeds` eight at a time in SIMD lanes (`SimulationLanes`, bit for bit the scalar path) where
+    /// the landscape and optimizer allow; the seeds whose paths are kept run on the scalar path first.
+    func runInLanes<L: LaneLandscape>(_ landscape: L, seeds: Range<Int>) -> Output {
+        guard config.lanes, landscape.hasLaneSplit, SimulationLanes<L>.supports(config) else { return run(landscape, seeds: seeds) }
+        let scalarEnd = min(max(seeds.lowerBound, config.keepPaths), seeds.upperBound)
+        var out = run(landscape, seeds: seeds.lowerBound..<scalarEnd)
+        if out.error != nil { return out }
+        let lanes = SimulationLanes(landscape: landscape, chunk: self)
+        var moments = out.moments, divergences = out.divergences
+        out.moments = []
+        var s = scalarEnd
+        while s < seeds.upperBound {
+            let n = min(8, seeds.upperBound - s)
+            lanes.run(first: s, count: n, moments: &moments, divergences: &divergences)
+            s += n
+        }
+        out.moments = moments
+        out.divergences = divergences
+        return out
     }
 
     func run<L: Landscape>(_ landscape: L, seeds: Range<Int>) -> Output {
