@@ -97,4 +97,22 @@ import RiverValley
         let cols = CSVTable(columns: [("step", [0, 1]), ("lr", [0.5, -Double.infinity])])
         #expect(cols.text == "step,lr\n0,0.5\n1,-inf\n")
     }
+
+    /// A table large enough to be formatted on every core (3001 rows) is, byte for byte, the rows
+    /// formatted one by one in order; rows appended afterwards and comments follow it.
+    @Test func parallelFormattingKeepsRowOrder() {
+        let n = 3001
+        let a = (0..<n).map { Double($0) }, b = (0..<n).map { 1 / Double($0 + 3) }
+        let c = (0..<n).map { $0 % 97 == 0 ? Double.nan : -Double($0) * 1e-7 }
+        var t = CSVTable(columns: [("step", a), ("x", b), ("y", c)])
+        t.append([.n(7), .n(0.5), .t("z")])
+        t.comments = ["end"]
+        var expected = "step,x,y\n"
+        for r in 0..<n {
+            expected += "\(CSVTable.format(a[r])),\(CSVTable.format(b[r])),\(CSVTable.format(c[r]))\n"
+        }
+        expected += "7,0.5,z\n# end\n"
+        let same = t.text == expected
+        #expect(same)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 
 /// The one CSV writer: every table the CLI and the experiments write goes through it, so every file has a
 /// header, equally long rows and the same number format.
@@ -9,19 +10,48 @@ import Foundation
 /// - `comments` are written after the rows as `# …` lines (readers skip them).
 public struct CSVTable: Sendable {
     public let header: [String]
-    public private(set) var lines: [String] = []
+    /// The rows, in order, in blocks of one or more rows joined by line breaks (`init(columns:)` formats
+    /// its rows in one block per core).
+    private var blocks: [String] = []
     public var comments: [String] = []
 
     public init(_ header: [String]) { self.header = header }
 
     /// A table of equally long numeric columns (name, values).
+    ///
+    /// The rows are formatted on every core, each core building one block of text in place from a
+    /// row-major copy of the values (no per-cell arrays or joins, and no reference counting of shared
+    /// arrays across threads): a 2000 × 17 simulation table is ~34 000 numbers, most of a quick
+    /// `river simulate`.
     public init(columns: [(name: String, values: [Double])]) {
         header = columns.map(\.name)
-        let rows = columns.first?.values.count ?? 0
-        lines.reserveCapacity(rows)
-        for r in 0..<rows {
-            lines.append(columns.map { CSVTable.format($0.values[r]) }.joined(separator: ","))
+        let rows = columns.first?.values.count ?? 0, width = columns.count
+        var values = [Double](repeating: 0, count: rows * width)
+        for (c, column) in columns.enumerated() {
+            precondition(column.values.count == rows, "column \(column.name) has \(column.values.count) values, not \(rows)")
+            for r in 0..<rows { values[r * width + c] = column.values[r] }
         }
+        var parts = [String](repeating: "", count: Parallel.workers)
+        values.withUnsafeBufferPointer { v in
+            parts.withUnsafeMutableBufferPointer { out in
+                let cells = v.baseAddress, blocks = out.baseAddress!
+                Parallel.chunks(rows, minPerWorker: 256) { worker, range in
+                    // UTF-8 bytes, not String appends (which cost more than the number formatting).
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(range.count * width * 20)
+                    for r in range {
+                        if r > range.lowerBound { bytes.append(0x0A) }
+                        for c in 0..<width {
+                            if c > 0 { bytes.append(0x2C) }
+                            var cell = CSVTable.format(cells![r * width + c])
+                            cell.withUTF8 { bytes.append(contentsOf: $0) }
+                        }
+                    }
+                    blocks[worker] = String(decoding: bytes, as: UTF8.self)
+                }
+            }
+        }
+        blocks = parts.filter { !$0.isEmpty }
     }
 
     public enum Cell: Sendable, ExpressibleByStringLiteral, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral {
@@ -39,11 +69,11 @@ public struct CSVTable: Sendable {
 
     public mutating func append(_ cells: [Cell]) {
         precondition(cells.count == header.count, "row has \(cells.count) cells, header has \(header.count)")
-        lines.append(cells.map(\.rendered).joined(separator: ","))
+        blocks.append(cells.map(\.rendered).joined(separator: ","))
     }
 
     public var text: String {
-        ([header.map(CSVTable.quoted).joined(separator: ",")] + lines + comments.map { "# " + $0 }).joined(separator: "\n") + "\n"
+        ([header.map(CSVTable.quoted).joined(separator: ",")] + blocks + comments.map { "# " + $0 }).joined(separator: "\n") + "\n"
     }
 
     /// Writes the table to `url` atomically (temp file + rename).
@@ -54,7 +84,7 @@ public struct CSVTable: Sendable {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         if v.isNaN { return "nan" }
         if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-        return "\(v)"
+        return v.description
     }
 
     /// A text cell, quoted (with doubled quotes) if it holds a comma, a quote or a line break.
