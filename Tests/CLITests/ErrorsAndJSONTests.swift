@@ -117,6 +117,22 @@ import Testing
         #expect(RiverCLI.parseCSV(byDefault.stdout).rows[359][1] == 1)
     }
 
+    /// A leaf subcommand is parsed directly (the fast path of `River.runMain`) only when that parse
+    /// succeeds: a warning from its validation is printed once whether the command then runs or fails, and
+    /// a failing command line is reported by the root parse, with the subcommand's usage line.
+    @Test func directLeafParseWarnsOnceAndReportsErrorsInContext() throws {
+        let warning = "warning: --seeds is deprecated; use --seed-count"
+        let ok = try RiverCLI.run(["simulate", "--kind", "constant", "--steps", "5", "--peak", "0.1", "--seeds", "2"])
+        #expect(ok.status == 0 && ok.stderr.components(separatedBy: warning).count == 2, "\(ok.stderr)")
+        let bad = try RiverCLI.run(["simulate", "--kind", "constant", "--steps", "5", "--peak", "0.1", "--seeds", "2",
+                                    "--noise", "nan"])
+        #expect(bad.status == 64 && bad.stderr.components(separatedBy: warning).count == 2, "\(bad.stderr)")
+        let unknown = try RiverCLI.run(["simulate", "--bogus"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("Usage: river simulate"), "\(unknown.stderr)")
+        let help = try RiverCLI.run(["simulate", "--steps", "5", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: river simulate"), "\(help.stdout)")
+    }
+
     /// The old spellings still work, with a warning naming the new flag.
     @Test func deprecatedSpellingsWarn() throws {
         let dir = try RiverCLI.temporaryDirectory()
