@@ -29,7 +29,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 # (name, arguments, peer option that must be given or None)
 BENCHMARKS = [
     ("spectrum_vs_numpy", [], None),
-    ("simulate_vs_numpy", [], None),
+    ("simulate_vs_numpy", ["--repeats", "5"], None),
     ("train_vs_torch", [], None),
     # bf16 against PyTorch bf16 autocast: 0.86M only and few steps, because without a bf16 matmul unit
     # PyTorch's bf16 step is ~7x its fp32 step (the script prints whether the CPU has one).
