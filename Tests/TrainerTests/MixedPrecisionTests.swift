@@ -97,7 +97,7 @@ struct MixedPrecisionTests {
     func onednnPlumbing() {
         var why = [CChar](repeating: 0, count: 256)
         let loaded = rv_onednn_load(&why, why.count)
-        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(String(cString: why))")
+        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(BF16Matmul.text(why))")
         guard loaded == 0 else { return }
         let engine = BF16Matmul(onednnTakesFloat32: true)
         let worst = Self.worstError(engine, pad: 3, inputs: { $0 })
@@ -152,7 +152,7 @@ struct MixedPrecisionTests {
         for tied in [false, true] {
             let fp = ModelGradientTests.roughModel(tied: tied)
             let bf = Transformer(config: fp.config, batchSize: fp.batchSize, seed: 0, precision: .bf16)
-            bf.parameters.update(fromContentsOf: fp.parameters)
+            _ = bf.parameters.update(fromContentsOf: fp.parameters)
             let T = fp.config.contextLength, B = fp.batchSize
             let tokens = (0..<(B * T)).map { Int32(($0 * 7 + 3) % fp.config.vocabSize) }
             let targets = (0..<(B * T)).map { Int32(($0 * 5 + 1) % fp.config.vocabSize) }

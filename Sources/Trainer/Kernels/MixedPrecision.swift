@@ -115,8 +115,8 @@ final class BF16Matmul {
             var impl = [CChar](repeating: 0, count: 128), why = [CChar](repeating: 0, count: 512)
             let p = rv_onednn_matmul_create(onednnTakesFloat32 ? 0 : 1, key.transA ? 1 : 0, key.transB ? 1 : 0, key.m, key.n, key.k,
                                             key.lda, key.ldb, key.ldc, key.beta, &impl, impl.count, &why, why.count)
-            let name = String(cString: impl)
-            reason = String(cString: why)
+            let name = Self.text(impl)
+            reason = Self.text(why)
             if let p {
                 if name.hasPrefix("ref") {
                     rv_onednn_matmul_destroy(p)
@@ -131,6 +131,11 @@ final class BF16Matmul {
         plans[key] = plan
         reports.append(MatmulKernelReport(shape: describe(key), kernel: kernel, fallbackReason: reason.isEmpty ? nil : reason))
         return plan
+    }
+
+    /// A NUL-terminated C string written into a fixed buffer, as text.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static let fallbackKernel = "sgemm(bf16-rounded inputs)"
