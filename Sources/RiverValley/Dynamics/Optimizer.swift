@@ -46,6 +46,13 @@ public struct OptimizerHyperparameters: Codable, Sendable, Equatable {
         self.epsilon = epsilon
     }
 
+    /// Adam's bias corrections at update t (1-based): the step size lr/(1 − β₁ᵗ) and 1/√(1 − β₂ᵗ).
+    @inlinable
+    public func adamScales(step t: Int, lr: Double) -> (stepSize: Double, invBC2Sqrt: Double) {
+        let bc1 = 1 - pow(beta1, Double(t)), bc2 = 1 - pow(beta2, Double(t))
+        return (lr / bc1, 1 / bc2.squareRoot())
+    }
+
     /// Throws an `OptimizerError` naming the first bad value and its allowed range.
     public func validate() throws {
         func check(_ ok: Bool, _ what: String, _ v: Double, _ allowed: String) throws {
@@ -145,10 +152,7 @@ public struct Optimizer<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendabl
                 }
             }
         case .adam, .adamw:
-            let t = Double(stepCount)
-            let bc1 = 1 - pow(h.beta1, t), bc2 = 1 - pow(h.beta2, t)
-            let stepSize = lr / bc1
-            let bc2Sqrt = bc2.squareRoot()
+            let (stepSize, invBC2Sqrt) = h.adamScales(step: stepCount, lr: lr)
             let decoupled = h.algorithm == .adamw
             firstMoment.withUnsafeMutableBufferPointer { m in
                 secondMoment.withUnsafeMutableBufferPointer { v in
@@ -157,7 +161,7 @@ public struct Optimizer<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendabl
                         OptimizerKernels.adam(p + r.lowerBound, g + r.lowerBound, m.baseAddress! + r.lowerBound,
                                               v.baseAddress! + r.lowerBound, r.count,
                                               beta1: T(h.beta1), beta2: T(h.beta2), epsilon: T(h.epsilon),
-                                              stepSize: T(stepSize), invBC2Sqrt: T(1 / bc2Sqrt),
+                                              stepSize: T(stepSize), invBC2Sqrt: T(invBC2Sqrt),
                                               l2: decoupled ? 0 : T(group.weightDecay),
                                               decoupledScale: decoupled ? T(1 - lr * group.weightDecay) : 1)
                 }
@@ -167,9 +171,61 @@ public struct Optimizer<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendabl
     }
 }
 
-/// The element-wise update kernels (SIMD8 body, scalar tail). Public so callers with their own state
-/// layout can reuse them; `Optimizer` is the usual entry point.
+/// What an optimizer step computes on: eight values at once (`SIMD8` of `Float` or `Double`), with scalar
+/// coefficients. The step formulas (`OptimizerKernels.sgdStep`, `momentumStep`, `adamStep`) are written
+/// once over it and used by the buffer kernels (eight parameters per step, the tail padded) and by the
+/// simulator's seed lanes (`SimulationLanes`, eight seeds per step), so both perform the same operations
+/// in the same order on every element and agree bit for bit.
+public protocol OptimizerLane {
+    associatedtype Coefficient: BinaryFloatingPoint
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Self, rhs: Self) -> Self
+    static func / (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Coefficient, rhs: Self) -> Self
+    static func * (lhs: Self, rhs: Coefficient) -> Self
+    static func + (lhs: Self, rhs: Coefficient) -> Self
+    func squareRoot() -> Self
+}
+
+extension SIMD8: OptimizerLane where Scalar: BinaryFloatingPoint { public typealias Coefficient = Scalar }
+
+/// The element-wise update kernels: eight parameters at a time through the one step formula of each
+/// algorithm, the last n mod 8 in a zero-padded vector (each lane's arithmetic is independent, so a padded
+/// lane changes nothing). Public so callers with their own state layout can reuse them; `Optimizer` is the usual
+/// entry point.
 public enum OptimizerKernels {
+    /// SGD: p − lr·(g + wd·p).
+    @inlinable @inline(__always)
+    public static func sgdStep<V: OptimizerLane>(_ p: V, _ g: V, lr: V.Coefficient, wd: V.Coefficient) -> V {
+        p - lr * (g + wd * p)
+    }
+
+    /// SGD with momentum: d = g + wd·p; b ← d on the first step, else μ·b + keep·d;
+    /// p ← p − lr·(nesterov ? d + μ·b : b). Returns (p, b).
+    @inlinable @inline(__always)
+    public static func momentumStep<V: OptimizerLane>(_ p: V, _ g: V, _ b: V, lr: V.Coefficient, wd: V.Coefficient,
+                                                       mu: V.Coefficient, keep: V.Coefficient, nesterov: Bool,
+                                                       first: Bool) -> (p: V, b: V) {
+        let d = g + wd * p
+        let bv = first ? d : mu * b + keep * d
+        return (p - lr * (nesterov ? d + mu * bv : bv), bv)
+    }
+
+    /// Adam / AdamW: p ← p·decoupledScale; d = g + l2·p; m ← β₁m + (1−β₁)d; v ← β₂v + (1−β₂)d²;
+    /// p ← p − stepSize·m/(√v·invBC2Sqrt + ε). Returns (p, m, v).
+    @inlinable @inline(__always)
+    public static func adamStep<V: OptimizerLane>(_ p: V, _ g: V, _ m: V, _ v: V, beta1: V.Coefficient,
+                                                   beta2: V.Coefficient, epsilon: V.Coefficient,
+                                                   stepSize: V.Coefficient, invBC2Sqrt: V.Coefficient,
+                                                   l2: V.Coefficient, decoupledScale: V.Coefficient) -> (p: V, m: V, v: V) {
+        let pv = p * decoupledScale
+        let d = g + l2 * pv
+        let mv = beta1 * m + (1 - beta1) * d
+        let vv = beta2 * v + (1 - beta2) * (d * d)
+        return (pv - stepSize * (mv / (vv.squareRoot() * invBC2Sqrt + epsilon)), mv, vv)
+    }
+
     @inlinable @inline(__always)
     static func load<T: SIMDScalar>(_ p: UnsafePointer<T>, _ i: Int) -> SIMD8<T> {
         UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<T>.self)
@@ -180,20 +236,31 @@ public enum OptimizerKernels {
         UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: SIMD8<T>.self)
     }
 
+    /// p[i ..< i + k] (k < 8) in the first k lanes, zeros after.
+    @inlinable @inline(__always)
+    static func load<T: SIMDScalar>(_ p: UnsafePointer<T>, _ i: Int, count k: Int) -> SIMD8<T> {
+        var x = SIMD8<T>()
+        for j in 0..<k { x[j] = p[i + j] }
+        return x
+    }
+
+    @inlinable @inline(__always)
+    static func store<T: SIMDScalar>(_ x: SIMD8<T>, _ p: UnsafeMutablePointer<T>, _ i: Int, count k: Int) {
+        for j in 0..<k { p[i + j] = x[j] }
+    }
+
     /// p ← p − lr·(g + wd·p).
     @inlinable
     public static func sgd<T: BinaryFloatingPoint & SIMDScalar>(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>,
                                                                _ n: Int, lr: T, wd: T) {
         var i = 0
         while i + 8 <= n {
-            let pv = load(UnsafePointer(p), i)
-            let d = load(g, i) + wd * pv
-            store(pv - lr * d, p, i)
+            store(sgdStep(load(UnsafePointer(p), i), load(g, i), lr: lr, wd: wd), p, i)
             i += 8
         }
-        while i < n {
-            p[i] -= lr * (g[i] + wd * p[i])
-            i += 1
+        if i < n {
+            let k = n - i
+            store(sgdStep(load(UnsafePointer(p), i, count: k), load(g, i, count: k), lr: lr, wd: wd), p, i, count: k)
         }
     }
 
@@ -206,20 +273,18 @@ public enum OptimizerKernels {
         let keep = 1 - dampening
         var i = 0
         while i + 8 <= n {
-            let pv = load(UnsafePointer(p), i)
-            let d = load(g, i) + wd * pv
-            let bv = first ? d : mu * load(UnsafePointer(b), i) + keep * d
-            store(bv, b, i)
-            let u = nesterov ? d + mu * bv : bv
-            store(pv - lr * u, p, i)
+            let r = momentumStep(load(UnsafePointer(p), i), load(g, i), load(UnsafePointer(b), i), lr: lr, wd: wd,
+                                 mu: mu, keep: keep, nesterov: nesterov, first: first)
+            store(r.b, b, i)
+            store(r.p, p, i)
             i += 8
         }
-        while i < n {
-            let d = g[i] + wd * p[i]
-            let bv = first ? d : mu * b[i] + keep * d
-            b[i] = bv
-            p[i] -= lr * (nesterov ? d + mu * bv : bv)
-            i += 1
+        if i < n {
+            let k = n - i
+            let r = momentumStep(load(UnsafePointer(p), i, count: k), load(g, i, count: k), load(UnsafePointer(b), i, count: k),
+                                 lr: lr, wd: wd, mu: mu, keep: keep, nesterov: nesterov, first: first)
+            store(r.b, b, i, count: k)
+            store(r.p, p, i, count: k)
         }
     }
 
@@ -230,28 +295,24 @@ public enum OptimizerKernels {
         _ v: UnsafeMutablePointer<T>, _ n: Int,
         beta1: T, beta2: T, epsilon: T, stepSize: T, invBC2Sqrt: T, l2: T, decoupledScale: T
     ) {
-        let c1 = 1 - beta1, c2 = 1 - beta2
         var i = 0
         while i + 8 <= n {
-            let pv = load(UnsafePointer(p), i) * decoupledScale
-            let d = load(g, i) + l2 * pv
-            let mv = beta1 * load(UnsafePointer(m), i) + c1 * d
-            let vv = beta2 * load(UnsafePointer(v), i) + c2 * (d * d)
-            store(mv, m, i)
-            store(vv, v, i)
-            let denom = vv.squareRoot() * invBC2Sqrt + epsilon
-            store(pv - stepSize * (mv / denom), p, i)
+            let r = adamStep(load(UnsafePointer(p), i), load(g, i), load(UnsafePointer(m), i), load(UnsafePointer(v), i),
+                             beta1: beta1, beta2: beta2, epsilon: epsilon, stepSize: stepSize, invBC2Sqrt: invBC2Sqrt,
+                             l2: l2, decoupledScale: decoupledScale)
+            store(r.m, m, i)
+            store(r.v, v, i)
+            store(r.p, p, i)
             i += 8
         }
-        while i < n {
-            let pv = p[i] * decoupledScale
-            let d = g[i] + l2 * pv
-            let mv = beta1 * m[i] + c1 * d
-            let vv = beta2 * v[i] + c2 * (d * d)
-            m[i] = mv
-            v[i] = vv
-            p[i] = pv - stepSize * (mv / ((vv.squareRoot() * invBC2Sqrt) + epsilon))
-            i += 1
+        if i < n {
+            let k = n - i
+            let r = adamStep(load(UnsafePointer(p), i, count: k), load(g, i, count: k), load(UnsafePointer(m), i, count: k),
+                             load(UnsafePointer(v), i, count: k), beta1: beta1, beta2: beta2, epsilon: epsilon,
+                             stepSize: stepSize, invBC2Sqrt: invBC2Sqrt, l2: l2, decoupledScale: decoupledScale)
+            store(r.m, m, i, count: k)
+            store(r.v, v, i, count: k)
+            store(r.p, p, i, count: k)
         }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import LinearAlgebra
 
 /// Eight seeds of a simulation at once, one per SIMD lane: the fast path of `SimulationChunk` for the
@@ -90,33 +89,22 @@ struct SimulationLanes<L: LaneLandscape> {
                 }
                 stepCount += 1
                 let lr = lrs[t]
+                // The optimizers' own step formulas, on eight seeds at once (`OptimizerLane`).
                 switch h.algorithm {
                 case .sgd:
-                    let wd = h.weightDecay
-                    for i in 0..<d { w[i] = w[i] - lr * (g[i] + wd * w[i]) }
+                    for i in 0..<d { w[i] = OptimizerKernels.sgdStep(w[i], g[i], lr: lr, wd: h.weightDecay) }
                 case .momentum:
-                    let wd = h.weightDecay, mu = h.momentum, keep = 1 - h.dampening
                     for i in 0..<d {
-                        let p = w[i]
-                        let dv = g[i] + wd * p
-                        let bv = stepCount == 1 ? dv : mu * b[i] + keep * dv
-                        b[i] = bv
-                        w[i] = p - lr * (h.nesterov ? dv + mu * bv : bv)
+                        (w[i], b[i]) = OptimizerKernels.momentumStep(w[i], g[i], b[i], lr: lr, wd: h.weightDecay,
+                                                                    mu: h.momentum, keep: 1 - h.dampening,
+                                                                    nesterov: h.nesterov, first: stepCount == 1)
                     }
                 case .adam:
-                    let tt = Double(stepCount)
-                    let bc1 = 1 - pow(h.beta1, tt), bc2 = 1 - pow(h.beta2, tt)
-                    let stepSize = lr / bc1, invBC2Sqrt = 1 / bc2.squareRoot()
-                    let beta1 = h.beta1, beta2 = h.beta2, eps = h.epsilon, l2 = h.weightDecay
-                    let c1 = 1 - beta1, c2 = 1 - beta2
+                    let (stepSize, invBC2Sqrt) = h.adamScales(step: stepCount, lr: lr)
                     for i in 0..<d {
-                        let p = w[i] * 1.0
-                        let dv = g[i] + l2 * p
-                        let mv = beta1 * b[i] + c1 * dv
-                        let vv = beta2 * v[i] + c2 * (dv * dv)
-                        b[i] = mv
-                        v[i] = vv
-                        w[i] = p - stepSize * (mv / ((vv.squareRoot() * invBC2Sqrt) + eps))
+                        (w[i], b[i], v[i]) = OptimizerKernels.adamStep(
+                            w[i], g[i], b[i], v[i], beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon,
+                            stepSize: stepSize, invBC2Sqrt: invBC2Sqrt, l2: h.weightDecay, decoupledScale: 1)
                     }
                 case .adamw:
                     preconditionFailure("adamw does not run in lanes (SimulationLanes.supports)")
