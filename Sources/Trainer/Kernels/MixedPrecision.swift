@@ -4,7 +4,8 @@ import LinearAlgebra
 
 /// The arithmetic of a training run's matrix products (the `precision` key of a run config).
 ///
-/// - `fp32`: every GEMM in Float32 through OpenBLAS (the default; bit-exact as it always was).
+/// - `fp32`: every linear layer's GEMM in Float32 through OpenBLAS (the default; choosing bf16 elsewhere
+///   changes nothing in it).
 /// - `bf16`: the linear layers' GEMMs (forward, and both products of their backward pass) take their
 ///   inputs rounded to bfloat16 and accumulate in Float32, as PyTorch's `torch.autocast(dtype=bfloat16)`
 ///   does on CPUs with AMX. Master weights, gradients, AdamW, norms, softmax, the loss and every

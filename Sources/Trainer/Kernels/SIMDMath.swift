@@ -1,13 +1,13 @@
 import Foundation
 import LinearAlgebra
 
-/// The element type of the transformer: `Float` for training (bit-exact with the original Float32
-/// kernels), `Double` for curvature analysis (Hessian-vector products by central differences of
-/// gradients need the gradient to ~1e-15 relative, see `TextLoss`).
+/// The element type of the transformer: `Float` for training, `Double` for curvature analysis
+/// (Hessian-vector products by central differences of gradients need the gradient to ~1e-15 relative,
+/// see `TextLoss`).
 ///
 /// One implementation of every layer serves both: the kernels are generic over `ModelScalar` and the
-/// compiler specialises them per type (whole-module optimisation), so the Float path runs the same
-/// instructions as before the generalisation. The only type-specific maths are ``vexp(_:)`` and
+/// compiler specialises them per type (whole-module optimisation), so the Float path runs the code a
+/// Float-only kernel would. The only type-specific maths are ``vexp(_:)`` and
 /// ``vlog(_:)``, which branch on the type (the branch folds away in each specialisation, and the Float
 /// exponential stays inlined into the softmax loops — a protocol requirement was not).
 protocol ModelScalar: BLASScalar {}

@@ -126,7 +126,7 @@ final class Network<S: ModelScalar> {
             time(.norm) { Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps) }
             time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
-            time(.attention) { Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H) }
+            time(.attention) { Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, scratch: a.attentionScratch, B: B, T: T, C: C, H: H) }
             time(.other) { mid.update(from: x, count: N * C) }
             time(.gemm) { Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1, bf16: matmul) }
             time(.norm) { Layers.rmsnormForward(out: a.norm2(l), rstd: a.rstd2(l), x: mid, weight: P + o.ffnNorm, N: N, C: C, eps: eps) }
@@ -189,7 +189,7 @@ final class Network<S: ModelScalar> {
             // Attention: mid = x_l + attOut · woᵀ
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, bf16: matmul) }
             time(.attention) { Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
-                                         B: B, T: T, C: C, H: H) }
+                                         scratch: a.attentionScratch, B: B, T: T, C: C, H: H) }
             time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),
@@ -249,6 +249,7 @@ final class Activations<S: ModelScalar> {
     let normScratch: Ptr<S>            // [workers, C]
     let ropeCos: Ptr<S>                // [T, D/2]
     let ropeSin: Ptr<S>                // [T, D/2]
+    let attentionScratch: Ptr<S>       // [workers, roundUp16(T), D]  K or V in panels (Layers.attentionScratchCount)
 
     init(config c: TransformerConfig, batchSize B: Int) {
         let T = c.contextLength, C = c.width, F = c.mlpHidden, V = c.vocabSize, L = c.layers, H = c.heads
@@ -260,6 +261,7 @@ final class Activations<S: ModelScalar> {
             (L + 1) * N * C, L * N * C, L * N * C, L * N, L * N * 3 * C, L * probsPerLayer, L * N * C, L * N * C,
             L * N, L * N * 2 * F, L * N * F, N * C, N, N * V, N, N,
             N * C, N * C, N * 3 * C, N * 2 * F, N * F, probsPerLayer, N * V, Parallel.workers * C, T * D / 2, T * D / 2,
+            Layers.attentionScratchCount(T: T, D: D),
         ]
         // Round each piece up to 16 elements (64 or 128 bytes) so every buffer starts cache-line aligned.
         let padded = sizes.map { ($0 + 15) / 16 * 16 }
@@ -275,6 +277,7 @@ final class Activations<S: ModelScalar> {
         actBase = ptrs[10]; normF = ptrs[11]; rstdF = ptrs[12]; logits = ptrs[13]; lse = ptrs[14]; losses = ptrs[15]
         dresid = ptrs[16]; dtmp = ptrs[17]; dqkv = ptrs[18]; dh13 = ptrs[19]; dact = ptrs[20]; dprobs = ptrs[21]
         dlogits = ptrs[22]; normScratch = ptrs[23]; ropeCos = ptrs[24]; ropeSin = ptrs[25]
+        attentionScratch = ptrs[26]
         tokens = .allocate(capacity: N)
         targets = .allocate(capacity: N)
         tokens.initialize(repeating: 0, count: N)

@@ -1,0 +1,227 @@
+import Foundation
+import LinearAlgebra
+
+// MARK: causal self-attention
+
+/// Causal multi-head self-attention, forward and backward, on its own register tiles instead of BLAS.
+///
+/// Per (sequence, head) the products are T×T×D with D = 32…64. With one OpenBLAS call per 64-row query
+/// block, each block computed the whole square up to its last row: 62.5% of T² at T = 256, 75% at T = 128.
+/// Here every product is a loop of 4×16 tiles (four rows, sixteen columns, four `SIMD16` accumulators, one
+/// fused multiply-add per row per step), and each 4-row tile stops at its last row's diagonal rounded up
+/// to 16 columns: 53% of T² at T = 256, 56% at T = 128. The tiles run at about the rate OpenBLAS reached on
+/// the blocks (≈ 48 against ≈ 52 GFLOP/s on two 2 GHz EPYC cores), so the gain is the skipped work: the
+/// attention phase of a training step is 20–30% shorter (docs/machine-facts.md, "Attention on register
+/// tiles"). The only packing is one copy of K (or V) per (sequence, head) into 16-key panels, for the
+/// products whose right operand is transposed.
+///
+/// Within each tile the sums run over k in ascending order, one tile per output element, so the result
+/// does not depend on the thread count.
+extension Layers {
+    /// Elements of `scratch` that ``attentionForward(attOut:probs:qkv:scratch:B:T:C:H:)`` and
+    /// ``attentionBackward(dqkv:dP:dAttOut:qkv:probs:scratch:B:T:C:H:)`` need: one panel copy of K (or V)
+    /// per worker thread.
+    static func attentionScratchCount(T: Int, D: Int) -> Int { Parallel.workers * roundUp16(T) * D }
+
+    /// attOut[B, T, C] from qkv[B, T, 3C] (q, k already rotated); probs[B, H, T, T] keeps the softmax for
+    /// the backward pass. Row i of a head's probabilities holds P[i, 0...i], then zeros up to column
+    /// min(T, i + 1 rounded up to 16); the columns after that are not touched.
+    /// P = softmax(q kᵀ / √D, causal), out = P v per head.
+    static func attentionForward<S: ModelScalar>(attOut: Ptr<S>, probs: Ptr<S>, qkv: CPtr<S>, scratch: Ptr<S>,
+                                                 B: Int, T: Int, C: Int, H: Int) {
+        let D = C / H, ld = 3 * C
+        let scale = 1 / S(D).squareRoot()
+        let panelCount = roundUp16(T) * D
+        Parallel.chunks(B * H) { worker, tasks in
+            let kPanels = scratch + worker * panelCount
+            for task in tasks {
+                let b = task / H, h = task % H
+                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+                let P = probs + task * T * T
+                let o = attOut + b * T * C + h * D
+                packPanels(kPanels, k, ld: ld, rows: T, D: D)
+                var i0 = 0
+                while i0 < T {
+                    let rows = min(4, T - i0), end = i0 + rows
+                    let keys = min(T, roundUp16(end))
+                    // S = q kᵀ / √D for these rows, keys 0..<keys
+                    var j0 = 0
+                    while j0 < keys {
+                        tile(rows: rows, width: min(16, keys - j0), k0: 0, k1: D, a: q + i0 * ld, aRow: ld, aK: 1,
+                             b: kPanels + j0 * D, ldb: 16, c: P + i0 * T + j0, ldc: T, alpha: scale)
+                        j0 += 16
+                    }
+                    for i in i0..<end {
+                        softmaxRow(P + i * T, count: i + 1, capacity: T)
+                        (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
+                    }
+                    // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
+                    var d0 = 0
+                    while d0 < D {
+                        tile(rows: rows, width: min(16, D - d0), k0: 0, k1: end, a: P + i0 * T, aRow: T, aK: 1,
+                             b: v + d0, ldb: ld, c: o + i0 * C + d0, ldc: C, alpha: 1)
+                        d0 += 16
+                    }
+                    i0 = end
+                }
+            }
+        }
+    }
+
+    /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP[B, H, T, T] is scratch (laid out as probs).
+    /// dV = Pᵀ dO;  dS = P ⊙ (dO vᵀ − rowsum(P ⊙ dO vᵀ));  dq = dS k / √D;  dk = dSᵀ q / √D.
+    static func attentionBackward<S: ModelScalar>(dqkv: Ptr<S>, dP: Ptr<S>, dAttOut: CPtr<S>, qkv: CPtr<S>, probs: CPtr<S>,
+                                                  scratch: Ptr<S>, B: Int, T: Int, C: Int, H: Int) {
+        let D = C / H, ld = 3 * C
+        let scale = 1 / S(D).squareRoot()
+        let panelCount = roundUp16(T) * D
+        Parallel.chunks(B * H) { worker, tasks in
+            let vPanels = scratch + worker * panelCount
+            for task in tasks {
+                let b = task / H, h = task % H
+                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+                let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
+                let P = probs + task * T * T, G = dP + task * T * T
+                let dO = dAttOut + b * T * C + h * D
+                packPanels(vPanels, v, ld: ld, rows: T, D: D)
+                var i0 = 0
+                while i0 < T {
+                    let rows = min(4, T - i0), end = i0 + rows
+                    let keys = min(T, roundUp16(end))
+                    // dP = dO vᵀ for these rows, then dS in place
+                    var j0 = 0
+                    while j0 < keys {
+                        tile(rows: rows, width: min(16, keys - j0), k0: 0, k1: D, a: dO + i0 * C, aRow: C, aK: 1,
+                             b: vPanels + j0 * D, ldb: 16, c: G + i0 * T + j0, ldc: T, alpha: 1)
+                        j0 += 16
+                    }
+                    for i in i0..<end {
+                        softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
+                        (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
+                    }
+                    // dq = dS k / √D over keys 0..<end
+                    var d0 = 0
+                    while d0 < D {
+                        tile(rows: rows, width: min(16, D - d0), k0: 0, k1: end, a: G + i0 * T, aRow: T, aK: 1,
+                             b: k + d0, ldb: ld, c: dq + i0 * ld + d0, ldc: ld, alpha: scale)
+                        d0 += 16
+                    }
+                    i0 = end
+                }
+                // dv = Pᵀ dO and dk = dSᵀ q / √D, key rows j0..<j0+4 over queries i ≥ j0 (P and dS are 0 for i < j)
+                var j0 = 0
+                while j0 < T {
+                    let rows = min(4, T - j0)
+                    var d0 = 0
+                    while d0 < D {
+                        let width = min(16, D - d0)
+                        tile(rows: rows, width: width, k0: j0, k1: T, a: P + j0, aRow: 1, aK: T,
+                             b: dO + d0, ldb: C, c: dv + j0 * ld + d0, ldc: ld, alpha: 1)
+                        tile(rows: rows, width: width, k0: j0, k1: T, a: G + j0, aRow: 1, aK: T,
+                             b: q + d0, ldb: ld, c: dk + j0 * ld + d0, ldc: ld, alpha: scale)
+                        d0 += 16
+                    }
+                    j0 += rows
+                }
+            }
+        }
+    }
+
+    /// c[r·ldc + j] = alpha · Σ_{k0 ≤ k < k1} a[r·aRow + k·aK] · b[k·ldb + j]  for r < rows ≤ 4, j < width ≤ 16:
+    /// one register tile. `aRow`/`aK` give both A and Aᵀ (a key-major column of P is `aRow = 1, aK = T`).
+    @inline(__always)
+    static func tile<S: ModelScalar>(rows: Int, width: Int, k0: Int, k1: Int, a: CPtr<S>, aRow: Int, aK: Int,
+                                     b: CPtr<S>, ldb: Int, c: Ptr<S>, ldc: Int, alpha: S) {
+        if rows == 4 && width == 16 {
+            var c0 = SIMD16<S>(), c1 = SIMD16<S>(), c2 = SIMD16<S>(), c3 = SIMD16<S>()
+            var pa = a + k0 * aK, pb = b + k0 * ldb
+            let a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow
+            for _ in k0..<k1 {
+                let bv = load16(pb)
+                c0.addProduct(pa[0], bv)
+                c1.addProduct(pa[a1], bv)
+                c2.addProduct(pa[a2], bv)
+                c3.addProduct(pa[a3], bv)
+                pa += aK
+                pb += ldb
+            }
+            store16(c0 * alpha, c)
+            store16(c1 * alpha, c + ldc)
+            store16(c2 * alpha, c + 2 * ldc)
+            store16(c3 * alpha, c + 3 * ldc)
+            return
+        }
+        // Edge tiles (fewer than 4 rows, or fewer than 16 columns): one row at a time, same sums.
+        for r in 0..<rows {
+            var acc = SIMD16<S>()
+            var pa = a + r * aRow + k0 * aK, pb = b + k0 * ldb
+            for _ in k0..<k1 {
+                acc.addProduct(pa[0], width == 16 ? load16(pb) : loadPartial(pb, width, pad: 0))
+                pa += aK
+                pb += ldb
+            }
+            if width == 16 { store16(acc * alpha, c + r * ldc) } else { storePartial(acc * alpha, c + r * ldc, width) }
+        }
+    }
+
+    /// Copies `rows` rows of D values (row stride `ld`) into panels of 16 rows, transposed:
+    /// dst[p·16·D + d·16 + r] = src[(16p + r)·ld + d], zero for 16p + r ≥ rows.
+    @inline(__always)
+    static func packPanels<S: ModelScalar>(_ dst: Ptr<S>, _ src: CPtr<S>, ld: Int, rows: Int, D: Int) {
+        for p in 0..<(roundUp16(rows) / 16) {
+            let panel = dst + p * 16 * D
+            for r in 0..<16 {
+                let j = p * 16 + r
+                if j < rows {
+                    let row = src + j * ld
+                    for d in 0..<D { panel[d * 16 + r] = row[d] }
+                } else {
+                    for d in 0..<D { panel[d * 16 + r] = 0 }
+                }
+            }
+        }
+    }
+
+    /// In place: s[0..<n] ← softmax(s[0..<n]). The row may be padded up to `capacity` ≥ n floats:
+    /// lanes n..<roundUp16(n) are then overwritten with ≈1e−38 (callers zero them afterwards).
+    @inline(__always) static func softmaxRow<S: ModelScalar>(_ s: Ptr<S>, count n: Int, capacity: Int) {
+        let padded = roundUp16(n)
+        let full = padded <= capacity ? padded : n / 16 * 16
+        if full > n { (s + n).update(repeating: -.infinity, count: full - n) }
+        var mx = SIMD16<S>(repeating: -.infinity)
+        var j = 0
+        while j < full { mx = vmax(mx, load16(s + j)); j += 16 }
+        var m = mx.max()
+        for k in full..<Swift.max(full, n) { m = Swift.max(m, s[k]) }
+        let mv = SIMD16<S>(repeating: m)
+        var acc = SIMD16<S>()
+        j = 0
+        while j < full { let e = vexp(load16(s + j) - mv); store16(e, s + j); acc += e; j += 16 }
+        var total = acc.sum()
+        if full < n {
+            let e = vexp(loadPartial(s + full, n - full, pad: -.infinity) - mv)
+            storePartial(e, s + full, n - full)
+            for i in 0..<(n - full) { total += e[i] }
+        }
+        let inv = SIMD16<S>(repeating: 1 / total)
+        j = 0
+        while j < full { store16(load16(s + j) * inv, s + j); j += 16 }
+        for k in full..<Swift.max(full, n) { s[k] *= inv[0] }
+    }
+
+    /// In place: g[0..<n] ← p ⊙ (g − Σ p⊙g)  (backward of softmax, g = dL/dp on entry).
+    @inline(__always) static func softmaxBackwardRow<S: ModelScalar>(_ g: Ptr<S>, p: CPtr<S>, count n: Int) {
+        var acc = SIMD16<S>()
+        var j = 0
+        while j + 16 <= n { acc += load16(g + j) * load16(p + j); j += 16 }
+        var dot = acc.sum()
+        while j < n { dot += g[j] * p[j]; j += 1 }
+        let dv = SIMD16<S>(repeating: dot)
+        j = 0
+        while j + 16 <= n { store16(load16(p + j) * (load16(g + j) - dv), g + j); j += 16 }
+        while j < n { g[j] = p[j] * (g[j] - dot); j += 1 }
+    }
+}
+
+/// n rounded up to a multiple of 16.
+@inline(__always) func roundUp16(_ n: Int) -> Int { (n + 15) / 16 * 16 }

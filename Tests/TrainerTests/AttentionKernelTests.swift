@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import Trainer
+
+/// The register-tiled causal attention (Kernels/Attention.swift) against a plain Float64 evaluation of
+/// the textbook formulas, on shapes that reach every edge of the tiling: sequence lengths that are not
+/// multiples of 4 (short row tiles) or 16 (short key panels), head sizes below, at and above 16.
+///
+///     P = softmax(q kᵀ/√D, causal)   out = P v
+///     dv = Pᵀ dO   dP = dO vᵀ   dS = P ⊙ (dP − rowsum(P ⊙ dP))   dq = dS k/√D   dk = dSᵀ q/√D
+@Suite("Attention kernels")
+struct AttentionKernelTests {
+    struct Shape: CustomStringConvertible, Sendable {
+        let B: Int, T: Int, C: Int, H: Int
+        var D: Int { C / H }
+        var description: String { "B=\(B) T=\(T) C=\(C) H=\(H) (D=\(D))" }
+    }
+
+    static let shapes = [
+        Shape(B: 1, T: 37, C: 64, H: 2),   // D 32: full tiles plus a 1-row tile and a 5-key panel
+        Shape(B: 2, T: 64, C: 128, H: 2),  // D 64: everything aligned
+        Shape(B: 1, T: 19, C: 24, H: 2),   // D 12: every column tile is short
+        Shape(B: 2, T: 6, C: 40, H: 2),    // D 20: one 16-column tile and a 4-column tile, T < 16
+    ]
+
+    /// Reference results in Double for one (b, h): probs [T, T] (0 above the diagonal), out [T, D],
+    /// dq, dk, dv [T, D].
+    struct Reference { var probs: [Double], out: [Double], dq: [Double], dk: [Double], dv: [Double] }
+
+    static func reference(_ s: Shape, qkv: [Float], dOut: [Float], b: Int, h: Int) -> Reference {
+        let T = s.T, C = s.C, D = s.D
+        func q(_ t: Int, _ d: Int) -> Double { Double(qkv[(b * T + t) * 3 * C + h * D + d]) }
+        func k(_ t: Int, _ d: Int) -> Double { Double(qkv[(b * T + t) * 3 * C + C + h * D + d]) }
+        func v(_ t: Int, _ d: Int) -> Double { Double(qkv[(b * T + t) * 3 * C + 2 * C + h * D + d]) }
+        func g(_ t: Int, _ d: Int) -> Double { Double(dOut[(b * T + t) * C + h * D + d]) }
+        let scale = 1 / Double(D).squareRoot()
+        var P = [Double](repeating: 0, count: T * T)
+        for i in 0..<T {
+            let s = (0...i).map { j in (0..<D).reduce(0.0) { $0 + q(i, $1) * k(j, $1) } * scale }
+            let m = s.max()!
+            let e = s.map { exp($0 - m) }
+            let z = e.reduce(0, +)
+            for j in 0...i { P[i * T + j] = e[j] / z }
+        }
+        var out = [Double](repeating: 0, count: T * D), dv = out, dq = out, dk = out
+        var dS = [Double](repeating: 0, count: T * T)
+        for i in 0..<T {
+            for d in 0..<D { out[i * D + d] = (0...i).reduce(0.0) { $0 + P[i * T + $1] * v($1, d) } }
+            let dP = (0...i).map { j in (0..<D).reduce(0.0) { $0 + g(i, $1) * v(j, $1) } }
+            let rowsum = (0...i).reduce(0.0) { $0 + P[i * T + $1] * dP[$1] }
+            for j in 0...i { dS[i * T + j] = P[i * T + j] * (dP[j] - rowsum) }
+        }
+        for t in 0..<T {
+            for d in 0..<D {
+                dv[t * D + d] = (t..<T).reduce(0.0) { $0 + P[$1 * T + t] * g($1, d) }
+                dq[t * D + d] = (0...t).reduce(0.0) { $0 + dS[t * T + $1] * k($1, d) } * scale
+                dk[t * D + d] = (t..<T).reduce(0.0) { $0 + dS[$1 * T + t] * q($1, d) } * scale
+            }
+        }
+        return Reference(probs: P, out: out, dq: dq, dk: dk, dv: dv)
+    }
+
+    @Test("Float32 forward, probabilities and backward match a Float64 evaluation", arguments: shapes)
+    func float32MatchesReference(_ s: Shape) {
+        let (B, T, C, H, D) = (s.B, s.T, s.C, s.H, s.D)
+        let qkv = ModelGradientTests.random(B * T * 3 * C, seed: UInt64(7 + T), scale: 1.5)
+        let dOut = ModelGradientTests.random(B * T * C, seed: UInt64(11 + T))
+        // Stale values in the buffers the kernels overwrite or use as scratch must not leak into results.
+        var out = [Float](repeating: .nan, count: B * T * C)
+        var probs = [Float](repeating: .nan, count: B * H * T * T)
+        var dP = [Float](repeating: .nan, count: B * H * T * T)
+        var dqkv = [Float](repeating: .nan, count: B * T * 3 * C)
+        var scratch = [Float](repeating: .nan, count: Layers.attentionScratchCount(T: T, D: D))
+        Layers.attentionForward(attOut: &out, probs: &probs, qkv: qkv, scratch: &scratch, B: B, T: T, C: C, H: H)
+        Layers.attentionBackward(dqkv: &dqkv, dP: &dP, dAttOut: dOut, qkv: qkv, probs: probs, scratch: &scratch,
+                                 B: B, T: T, C: C, H: H)
+        var worst = (probs: 0.0, out: 0.0, dq: 0.0, dk: 0.0, dv: 0.0)
+        var maskOK = true
+        for b in 0..<B {
+            for h in 0..<H {
+                let r = Self.reference(s, qkv: qkv, dOut: dOut, b: b, h: h)
+                let P = (b * H + h) * T * T
+                for i in 0..<T {
+                    for j in 0...i { worst.probs = max(worst.probs, abs(Double(probs[P + i * T + j]) - r.probs[i * T + j])) }
+                    // The documented layout: zeros after the diagonal up to the next multiple of 16 (or T).
+                    for j in (i + 1)..<max(i + 1, min(T, (i + 16) / 16 * 16)) where probs[P + i * T + j] != 0 { maskOK = false }
+                    for d in 0..<D {
+                        let row = (b * T + i) * 3 * C + h * D + d
+                        worst.out = max(worst.out, abs(Double(out[(b * T + i) * C + h * D + d]) - r.out[i * D + d]))
+                        worst.dq = max(worst.dq, abs(Double(dqkv[row]) - r.dq[i * D + d]))
+                        worst.dk = max(worst.dk, abs(Double(dqkv[row + C]) - r.dk[i * D + d]))
+                        worst.dv = max(worst.dv, abs(Double(dqkv[row + 2 * C]) - r.dv[i * D + d]))
+                    }
+                }
+            }
+        }
+        // Float32 sums of ≤ 64 terms of size ≲ 1 (probabilities ≤ 1, entries of qkv ≤ 1.5): a few 1e-7.
+        #expect(maskOK, "probabilities right of the diagonal are not zero up to the next multiple of 16")
+        #expect(worst.probs < 2e-6 && worst.out < 2e-6, "\(s): forward differs: \(worst)")
+        #expect(worst.dq < 1e-5 && worst.dk < 1e-5 && worst.dv < 1e-5, "\(s): backward differs: \(worst)")
+    }
+
+    @Test("Float64 kernels agree with the Float64 evaluation to 1e-13")
+    func float64MatchesReference() {
+        let s = Shape(B: 1, T: 37, C: 64, H: 2)
+        let (B, T, C, H, D) = (s.B, s.T, s.C, s.H, s.D)
+        let qkv32 = ModelGradientTests.random(B * T * 3 * C, seed: 5, scale: 1.5)
+        let dOut32 = ModelGradientTests.random(B * T * C, seed: 6)
+        let qkv = qkv32.map(Double.init), dOut = dOut32.map(Double.init)
+        var out = [Double](repeating: 0, count: B * T * C), probs = [Double](repeating: 0, count: B * H * T * T)
+        var dP = probs, dqkv = [Double](repeating: 0, count: B * T * 3 * C)
+        var scratch = [Double](repeating: 0, count: Layers.attentionScratchCount(T: T, D: D))
+        Layers.attentionForward(attOut: &out, probs: &probs, qkv: qkv, scratch: &scratch, B: B, T: T, C: C, H: H)
+        Layers.attentionBackward(dqkv: &dqkv, dP: &dP, dAttOut: dOut, qkv: qkv, probs: probs, scratch: &scratch,
+                                 B: B, T: T, C: C, H: H)
+        var worst = 0.0
+        for h in 0..<H {
+            let r = Self.reference(s, qkv: qkv32, dOut: dOut32, b: 0, h: h)
+            for i in 0..<T {
+                for d in 0..<D {
+                    let row = i * 3 * C + h * D + d
+                    worst = max(worst, abs(out[i * C + h * D + d] - r.out[i * D + d]), abs(dqkv[row] - r.dq[i * D + d]),
+                                abs(dqkv[row + C] - r.dk[i * D + d]), abs(dqkv[row + 2 * C] - r.dv[i * D + d]))
+                }
+            }
+        }
+        #expect(worst < 1e-13, "Float64 attention differs from the reference by \(worst)")
+    }
+}
