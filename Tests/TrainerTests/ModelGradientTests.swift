@@ -115,6 +115,34 @@ struct ModelGradientTests {
         #expect(e < 1e-3, "cross-entropy relative error \(e)")
     }
 
+    @Test("RoPE's eight-pair vector loop gives the scalar formula's bits (D 32: vectors only; D 20: vectors and a tail)",
+          arguments: [32, 20])
+    func ropeVectorLoopIsBitExact(_ D: Int) {
+        let B = 2, T = 9, C = 2 * D, half = D / 2
+        let cosT = (0..<(T * half)).map { Float(cos(Double($0) * 0.37)) }, sinT = (0..<(T * half)).map { Float(sin(Double($0) * 0.37)) }
+        let x = Self.random(B * T * 3 * C, seed: 21)
+        for sign: Float in [1, -1] {
+            var y = x
+            Layers.rope(qkv: &y, cos: cosT, sin: sinT, B: B, T: T, C: C, D: D, sign: sign)
+            var ref = x
+            for row in 0..<(B * T) {
+                let t = row % T
+                for part in 0..<2 {
+                    for h in 0..<(C / D) {
+                        let base = row * 3 * C + part * C + h * D
+                        for i in 0..<half {
+                            let a = x[base + 2 * i], b = x[base + 2 * i + 1]
+                            let c = cosT[t * half + i], s = sign * sinT[t * half + i]
+                            ref[base + 2 * i] = a * c - b * s
+                            ref[base + 2 * i + 1] = a * s + b * c
+                        }
+                    }
+                }
+            }
+            #expect(y.map(\.bitPattern) == ref.map(\.bitPattern), "D = \(D), sign \(sign): vector RoPE differs from the scalar formula")
+        }
+    }
+
     @Test("RoPE backward is the inverse rotation (finite differences; rotation preserves norms)")
     func rope() {
         let B = 2, T = 5, C = 8, D = 4

@@ -140,11 +140,23 @@ enum Layers {
                     let p = base + part * C
                     for h in 0..<(C / D) {
                         let x = p + h * D
-                        for i in 0..<half {
+                        // Eight pairs at a time: even lanes a, odd lanes b (the same expressions as the tail).
+                        var i = 0
+                        while i + 8 <= half {
+                            var v = load16(x + 2 * i)
+                            let a = v.evenHalf, b = v.oddHalf
+                            let c = load8(cr + i), s = load8(sr + i) * sign
+                            v.evenHalf = a * c - b * s
+                            v.oddHalf = a * s + b * c
+                            store16(v, x + 2 * i)
+                            i += 8
+                        }
+                        while i < half {
                             let a = x[2 * i], b = x[2 * i + 1]
                             let c = cr[i], s = sign * sr[i]
                             x[2 * i] = a * c - b * s
                             x[2 * i + 1] = a * s + b * c
+                            i += 1
                         }
                     }
                 }

@@ -57,6 +57,13 @@ typealias F16 = SIMD16<Float>
     raw.storeBytes(of: v, as: SIMD16<T>.self)
 }
 
+@inline(__always) func load8<T: SIMDScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {
+    let raw = UnsafeRawPointer(p)
+    if T.self == Float.self { return unsafeBitCast(raw.loadUnaligned(as: SIMD8<Float>.self), to: SIMD8<T>.self) }
+    if T.self == Double.self { return unsafeBitCast(raw.loadUnaligned(as: SIMD8<Double>.self), to: SIMD8<T>.self) }
+    return raw.loadUnaligned(as: SIMD8<T>.self)
+}
+
 /// Loads `n < 16` values, filling the other lanes with `pad`.
 @inline(__always) func loadPartial<T: SIMDScalar>(_ p: UnsafePointer<T>, _ n: Int, pad: T) -> SIMD16<T> {
     var v = SIMD16<T>(repeating: pad)
