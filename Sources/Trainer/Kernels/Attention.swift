@@ -45,23 +45,15 @@ extension Layers {
                     let rows = min(4, T - i0), end = i0 + rows
                     let keys = min(T, roundUp16(end))
                     // S = q kᵀ / √D for these rows, keys 0..<keys
-                    var j0 = 0
-                    while j0 < keys {
-                        tile(rows: rows, width: min(16, keys - j0), k0: 0, k1: D, a: q + i0 * ld, aRow: ld, aK: 1,
-                             b: kPanels + j0 * D, ldb: 16, c: P + i0 * T + j0, ldc: T, alpha: scale)
-                        j0 += 16
-                    }
+                    tilesAgainstPanels(rows: rows, keys: keys, D: D, a: q + i0 * ld, lda: ld, panels: kPanels,
+                                       c: P + i0 * T, ldc: T, alpha: scale)
                     for i in i0..<end {
                         softmaxRow(P + i * T, count: i + 1, capacity: T)
                         (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                     }
                     // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
-                    var d0 = 0
-                    while d0 < D {
-                        tile(rows: rows, width: min(16, D - d0), k0: 0, k1: end, a: P + i0 * T, aRow: T, aK: 1,
-                             b: v + d0, ldb: ld, c: o + i0 * C + d0, ldc: C, alpha: 1)
-                        d0 += 16
-                    }
+                    tilesAcrossColumns(rows: rows, D: D, k0: 0, k1: end, a: P + i0 * T, aRow: T, aK: 1, b: v, ldb: ld,
+                                       c: o + i0 * C, ldc: C, alpha: 1)
                     i0 = end
                 }
             }
@@ -89,41 +81,54 @@ extension Layers {
                     let rows = min(4, T - i0), end = i0 + rows
                     let keys = min(T, roundUp16(end))
                     // dP = dO vᵀ for these rows, then dS in place
-                    var j0 = 0
-                    while j0 < keys {
-                        tile(rows: rows, width: min(16, keys - j0), k0: 0, k1: D, a: dO + i0 * C, aRow: C, aK: 1,
-                             b: vPanels + j0 * D, ldb: 16, c: G + i0 * T + j0, ldc: T, alpha: 1)
-                        j0 += 16
-                    }
+                    tilesAgainstPanels(rows: rows, keys: keys, D: D, a: dO + i0 * C, lda: C, panels: vPanels,
+                                       c: G + i0 * T, ldc: T, alpha: 1)
                     for i in i0..<end {
                         softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
                         (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                     }
                     // dq = dS k / √D over keys 0..<end
-                    var d0 = 0
-                    while d0 < D {
-                        tile(rows: rows, width: min(16, D - d0), k0: 0, k1: end, a: G + i0 * T, aRow: T, aK: 1,
-                             b: k + d0, ldb: ld, c: dq + i0 * ld + d0, ldc: ld, alpha: scale)
-                        d0 += 16
-                    }
+                    tilesAcrossColumns(rows: rows, D: D, k0: 0, k1: end, a: G + i0 * T, aRow: T, aK: 1, b: k, ldb: ld,
+                                       c: dq + i0 * ld, ldc: ld, alpha: scale)
                     i0 = end
                 }
                 // dv = Pᵀ dO and dk = dSᵀ q / √D, key rows j0..<j0+4 over queries i ≥ j0 (P and dS are 0 for i < j)
                 var j0 = 0
                 while j0 < T {
                     let rows = min(4, T - j0)
-                    var d0 = 0
-                    while d0 < D {
-                        let width = min(16, D - d0)
-                        tile(rows: rows, width: width, k0: j0, k1: T, a: P + j0, aRow: 1, aK: T,
-                             b: dO + d0, ldb: C, c: dv + j0 * ld + d0, ldc: ld, alpha: 1)
-                        tile(rows: rows, width: width, k0: j0, k1: T, a: G + j0, aRow: 1, aK: T,
-                             b: q + d0, ldb: ld, c: dk + j0 * ld + d0, ldc: ld, alpha: scale)
-                        d0 += 16
-                    }
+                    tilesAcrossColumns(rows: rows, D: D, k0: j0, k1: T, a: P + j0, aRow: 1, aK: T, b: dO, ldb: C,
+                                       c: dv + j0 * ld, ldc: ld, alpha: 1)
+                    tilesAcrossColumns(rows: rows, D: D, k0: j0, k1: T, a: G + j0, aRow: 1, aK: T, b: q, ldb: ld,
+                                       c: dk + j0 * ld, ldc: ld, alpha: scale)
                     j0 += rows
                 }
             }
+        }
+    }
+
+    /// c[r·ldc + j] = alpha · Σ_d a[r·lda + d] · key_j[d] for j < keys: a strip of ≤ 4 rows against the
+    /// 16-key panels of ``packPanels(_:_:ld:rows:D:)``.
+    @inline(__always)
+    static func tilesAgainstPanels<S: ModelScalar>(rows: Int, keys: Int, D: Int, a: CPtr<S>, lda: Int, panels: CPtr<S>,
+                                                   c: Ptr<S>, ldc: Int, alpha: S) {
+        var j0 = 0
+        while j0 < keys {
+            tile(rows: rows, width: min(16, keys - j0), k0: 0, k1: D, a: a, aRow: lda, aK: 1, b: panels + j0 * D, ldb: 16,
+                 c: c + j0, ldc: ldc, alpha: alpha)
+            j0 += 16
+        }
+    }
+
+    /// c[r·ldc + d] = alpha · Σ_{k0 ≤ k < k1} a[r·aRow + k·aK] · b[k·ldb + d] for d < D: a strip of ≤ 4 rows
+    /// across all D columns, 16 at a time.
+    @inline(__always)
+    static func tilesAcrossColumns<S: ModelScalar>(rows: Int, D: Int, k0: Int, k1: Int, a: CPtr<S>, aRow: Int, aK: Int,
+                                                   b: CPtr<S>, ldb: Int, c: Ptr<S>, ldc: Int, alpha: S) {
+        var d0 = 0
+        while d0 < D {
+            tile(rows: rows, width: min(16, D - d0), k0: k0, k1: k1, a: a, aRow: aRow, aK: aK, b: b + d0, ldb: ldb,
+                 c: c + d0, ldc: ldc, alpha: alpha)
+            d0 += 16
         }
     }
 
