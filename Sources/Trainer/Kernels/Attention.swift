@@ -31,31 +31,23 @@ extension Layers {
                                                  B: Int, T: Int, C: Int, H: Int) {
         let D = C / H, ld = 3 * C
         let scale = 1 / S(D).squareRoot()
-        let panelCount = roundUp16(T) * D
-        Parallel.chunks(B * H) { worker, tasks in
-            let kPanels = scratch + worker * panelCount
-            for task in tasks {
-                let b = task / H, h = task % H
-                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
-                let P = probs + task * T * T
-                let o = attOut + b * T * C + h * D
-                packPanels(kPanels, k, ld: ld, rows: T, D: D)
-                var i0 = 0
-                while i0 < T {
-                    let rows = min(4, T - i0), end = i0 + rows
-                    let keys = min(T, roundUp16(end))
-                    // S = q kᵀ / √D for these rows, keys 0..<keys
-                    tilesAgainstPanels(rows: rows, keys: keys, D: D, a: q + i0 * ld, lda: ld, panels: kPanels,
-                                       c: P + i0 * T, ldc: T, alpha: scale)
-                    for i in i0..<end {
-                        softmaxRow(P + i * T, count: i + 1, capacity: T)
-                        (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
-                    }
-                    // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
-                    tilesAcrossColumns(rows: rows, D: D, k0: 0, k1: end, a: P + i0 * T, aRow: T, aK: 1, b: v, ldb: ld,
-                                       c: o + i0 * C, ldc: C, alpha: 1)
-                    i0 = end
+        forEachHead(B: B, T: T, C: C, H: H, scratch: scratch) { kPanels, task, b, h in
+            let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+            let P = probs + task * T * T
+            let o = attOut + b * T * C + h * D
+            packPanels(kPanels, k, ld: ld, rows: T, D: D)
+            causalStrips(T: T) { i0, rows, keys in
+                let end = i0 + rows
+                // S = q kᵀ / √D for these rows, keys 0..<keys
+                tilesAgainstPanels(rows: rows, keys: keys, D: D, a: q + i0 * ld, lda: ld, panels: kPanels,
+                                   c: P + i0 * T, ldc: T, alpha: scale)
+                for i in i0..<end {
+                    softmaxRow(P + i * T, count: i + 1, capacity: T)
+                    (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                 }
+                // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
+                tilesAcrossColumns(rows: rows, D: D, k0: 0, k1: end, a: P + i0 * T, aRow: T, aK: 1, b: v, ldb: ld,
+                                   c: o + i0 * C, ldc: C, alpha: 1)
             }
         }
     }
@@ -66,43 +58,55 @@ extension Layers {
                                                   scratch: Ptr<S>, B: Int, T: Int, C: Int, H: Int) {
         let D = C / H, ld = 3 * C
         let scale = 1 / S(D).squareRoot()
-        let panelCount = roundUp16(T) * D
-        Parallel.chunks(B * H) { worker, tasks in
-            let vPanels = scratch + worker * panelCount
-            for task in tasks {
-                let b = task / H, h = task % H
-                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
-                let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
-                let P = probs + task * T * T, G = dP + task * T * T
-                let dO = dAttOut + b * T * C + h * D
-                packPanels(vPanels, v, ld: ld, rows: T, D: D)
-                var i0 = 0
-                while i0 < T {
-                    let rows = min(4, T - i0), end = i0 + rows
-                    let keys = min(T, roundUp16(end))
-                    // dP = dO vᵀ for these rows, then dS in place
-                    tilesAgainstPanels(rows: rows, keys: keys, D: D, a: dO + i0 * C, lda: C, panels: vPanels,
-                                       c: G + i0 * T, ldc: T, alpha: 1)
-                    for i in i0..<end {
-                        softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
-                        (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
-                    }
-                    // dq = dS k / √D over keys 0..<end
-                    tilesAcrossColumns(rows: rows, D: D, k0: 0, k1: end, a: G + i0 * T, aRow: T, aK: 1, b: k, ldb: ld,
-                                       c: dq + i0 * ld, ldc: ld, alpha: scale)
-                    i0 = end
+        forEachHead(B: B, T: T, C: C, H: H, scratch: scratch) { vPanels, task, b, h in
+            let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+            let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
+            let P = probs + task * T * T, G = dP + task * T * T
+            let dO = dAttOut + b * T * C + h * D
+            packPanels(vPanels, v, ld: ld, rows: T, D: D)
+            causalStrips(T: T) { i0, rows, keys in
+                let end = i0 + rows
+                // dP = dO vᵀ for these rows, then dS in place
+                tilesAgainstPanels(rows: rows, keys: keys, D: D, a: dO + i0 * C, lda: C, panels: vPanels,
+                                   c: G + i0 * T, ldc: T, alpha: 1)
+                for i in i0..<end {
+                    softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
+                    (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                 }
-                // dv = Pᵀ dO and dk = dSᵀ q / √D, key rows j0..<j0+4 over queries i ≥ j0 (P and dS are 0 for i < j)
-                var j0 = 0
-                while j0 < T {
-                    let rows = min(4, T - j0)
-                    tilesAcrossColumns(rows: rows, D: D, k0: j0, k1: T, a: P + j0, aRow: 1, aK: T, b: dO, ldb: C,
-                                       c: dv + j0 * ld, ldc: ld, alpha: 1)
-                    tilesAcrossColumns(rows: rows, D: D, k0: j0, k1: T, a: G + j0, aRow: 1, aK: T, b: q, ldb: ld,
-                                       c: dk + j0 * ld, ldc: ld, alpha: scale)
-                    j0 += rows
-                }
+                // dq = dS k / √D over keys 0..<end
+                tilesAcrossColumns(rows: rows, D: D, k0: 0, k1: end, a: G + i0 * T, aRow: T, aK: 1, b: k, ldb: ld,
+                                   c: dq + i0 * ld, ldc: ld, alpha: scale)
             }
+            // dv = Pᵀ dO and dk = dSᵀ q / √D, key rows j0..<j0+4 over queries i ≥ j0 (P and dS are 0 for i < j)
+            causalStrips(T: T) { j0, rows, _ in
+                tilesAcrossColumns(rows: rows, D: D, k0: j0, k1: T, a: P + j0, aRow: 1, aK: T, b: dO, ldb: C,
+                                   c: dv + j0 * ld, ldc: ld, alpha: 1)
+                tilesAcrossColumns(rows: rows, D: D, k0: j0, k1: T, a: G + j0, aRow: 1, aK: T, b: q, ldb: ld,
+                                   c: dk + j0 * ld, ldc: ld, alpha: scale)
+            }
+        }
+    }
+
+    /// `body(panels, task, b, h)` for every (sequence b, head h), task = b·H + h, split over the cores;
+    /// `panels` is the calling worker's slice of `scratch` (roundUp16(T)·D elements).
+    @inline(__always)
+    static func forEachHead<S: ModelScalar>(B: Int, T: Int, C: Int, H: Int, scratch: Ptr<S>,
+                                            _ body: (Ptr<S>, Int, Int, Int) -> Void) {
+        let panelCount = roundUp16(T) * (C / H)
+        Parallel.chunks(B * H) { worker, tasks in
+            for task in tasks { body(scratch + worker * panelCount, task, task / H, task % H) }
+        }
+    }
+
+    /// `body(i0, rows, keys)` for the 4-row strips of a causal T×T product: rows i0..<i0+rows meet keys
+    /// 0..<keys, the strip's last diagonal rounded up to 16 (at most T).
+    @inline(__always)
+    static func causalStrips(T: Int, _ body: (Int, Int, Int) -> Void) {
+        var i0 = 0
+        while i0 < T {
+            let rows = min(4, T - i0)
+            body(i0, rows, min(T, roundUp16(i0 + rows)))
+            i0 += rows
         }
     }
 
