@@ -191,7 +191,9 @@ struct AnalyzeCLITests {
     static func evalLoss(_ checkpoint: String) throws -> Double {
         let e = try RiverCLI.run(["eval", "--checkpoint", checkpoint, "--text", fixture.text, "--max-bytes", "2000"])
         precondition(e.status == 0, e.stderr)
-        return (try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any])["loss"] as! Double
+        // Parsed with Double(String), exact: Foundation's JSONSerialization on Linux can land one ulp off
+        // (0.21634307988230178 → 0.21634307988230175), which broke the exact comparisons below.
+        return RiverCLI.jsonNumber(e.stdout, "loss")!
     }
 
     @Test("decay-probe: measured drop equals river branch + river eval; prediction = (lr_before - lr_after) Tr(P^-1/2 Sigma P^-1/2)/4; rerun reuses the branch; another branch at --out is refused untouched")
@@ -212,8 +214,8 @@ struct AnalyzeCLITests {
         #expect(try Data(contentsOf: branch.appendingPathComponent("config.json")) == Data(contentsOf: probe.appendingPathComponent("config.json")))
         let before = try Self.evalLoss(main.appendingPathComponent("checkpoints/step-000010.safetensors").path)
         let after = try Self.evalLoss(branch.appendingPathComponent("checkpoints/step-000015.safetensors").path)
-        #expect(json["loss_before"] as? Double == before && json["loss_after"] as? Double == after)
-        #expect(json["measured_drop"] as? Double == before - after)
+        #expect(RiverCLI.jsonNumber(r.stdout, "loss_before") == before && RiverCLI.jsonNumber(r.stdout, "loss_after") == after)
+        #expect(RiverCLI.jsonNumber(r.stdout, "measured_drop") == before - after)
         #expect(json["budget"] as? Int == 15 && json["decay_steps"] as? Int == 5 && json["step"] as? Int == 10)
         // The parent has no checkpoint at 15: no constant-LR comparison.
         #expect(json["loss_constant"] is NSNull && json["drop_vs_constant"] is NSNull)
