@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // The static Foundation archives and their dependencies, in one linker group (order-independent).
@@ -8,9 +9,25 @@ let staticFoundation = ["-Xlinker", "--start-group"] + [
     "swift_StringProcessing", "swift_RegexParser", "swift_Concurrency", "swiftGlibc", "swift_Builtin_float", "swiftCore",
 ].map { "-l" + $0 } + ["-Xlinker", "--end-group"]
 
-// Release builds target AVX2+FMA so hand-written SIMD kernels vectorise (docs/machine-facts.md: the default
-// x86-64 baseline lowers SIMD FMAs to libm calls, 30-60x slower).
-let simd: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+// Release builds name a target CPU so hand-written SIMD kernels vectorise (docs/machine-facts.md: the default
+// x86-64 baseline lowers SIMD FMAs to libm calls, 30-60x slower). The build machine picks it: `skylake-avx512`
+// (AVX-512 F/CD/BW/DQ/VL, which Intel Xeons since Skylake and AMD Zen 4 have) where /proc/cpuinfo lists all
+// five, else `haswell` (AVX2 + FMA). On AVX-512, SIMD16<Float> is one zmm register: the attention tiles and
+// elementwise kernels double their width on Intel, whose cores have two 512-bit FMA units. RIVER_TARGET_CPU
+// overrides the choice (e.g. `haswell` for a binary that must also run on AVX2-only hosts); `river` refuses
+// to start, with a message, on a CPU lacking what it was built for.
+let targetCPU: String = {
+    if let forced = ProcessInfo.processInfo.environment["RIVER_TARGET_CPU"], !forced.isEmpty { return forced }
+    #if arch(x86_64) && os(Linux)
+    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) {
+        let have = Set(flags.split(separator: " ").map(String.init))
+        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(have.contains) { return "skylake-avx512" }
+    }
+    #endif
+    return "haswell"
+}()
+let simd: [SwiftSetting] = [.unsafeFlags(["-target-cpu", targetCPU], .when(configuration: .release))]
 
 let package = Package(
     name: "RiverValley",
@@ -32,9 +49,11 @@ let package = Package(
         // oneDNN's matmul for the trainer's bf16 path, opened with dlopen on first use (so nothing else
         // pays for loading it); needs libdnnl-dev's headers to build.
         .target(name: "COneDNN", path: "Sources/COneDNN",
-                cSettings: [.unsafeFlags(["-O3", "-march=haswell"], .when(configuration: .release))],
+                cSettings: [.unsafeFlags(["-O3", "-march=\(targetCPU)"], .when(configuration: .release))],
                 linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
 
+        // What the build was compiled for, checked against the CPU at start-up (compiled for baseline x86-64).
+        .target(name: "CHostCPU", path: "Sources/CHostCPU", cSettings: [.define("RIVER_TARGET_CPU", to: "\"\(targetCPU)\"")]),
         // Thin linear-algebra layer over the C libraries.
         .target(name: "LinearAlgebra",
                 dependencies: ["CLapacke", "COpenBLAS", "CGSL"],
@@ -49,7 +68,7 @@ let package = Package(
         // One file per paper figure: each writes a data table.
         .target(name: "Experiments", dependencies: ["RiverValley", "Bigram", "Trainer"], swiftSettings: simd),
         .executableTarget(name: "river",
-                          dependencies: ["Experiments", "RiverValley", "Bigram", "Trainer", "LinearAlgebra",
+                          dependencies: ["CHostCPU", "Experiments", "RiverValley", "Bigram", "Trainer", "LinearAlgebra",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: simd,
                           // Release: the Swift runtime and Foundation linked in statically (-static-stdlib, plus the
