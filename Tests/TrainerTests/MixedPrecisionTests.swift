@@ -182,6 +182,87 @@ struct MixedPrecisionTests {
         }
     }
 
+    @Test("bf16 copies: per pass, x and W are converted once and dy once for its two products; three steps with reuse are bit-identical to converting every operand at every call")
+    func copiesAreReusedExactly() throws {
+        for backend in BF16Backend.allCases {
+            let rough = ModelGradientTests.roughModel(tied: false)
+            let models = (0..<2).map { _ in
+                let m = Transformer(config: rough.config, batchSize: rough.batchSize, seed: 0, precision: .bf16, bf16Backend: backend)
+                _ = m.parameters.update(fromContentsOf: rough.parameters)
+                return m
+            }
+            let engine = try #require(models[0].network.matmul), reference = try #require(models[1].network.matmul)
+            reference.reusesCopies = false
+            let T = rough.config.contextLength, B = rough.batchSize, V = rough.config.vocabSize
+            for step in 0..<3 {
+                let tokens = (0..<(B * T)).map { Int32(($0 * 7 + 3 * step + 1) % V) }
+                let targets = (0..<(B * T)).map { Int32(($0 * 5 + step) % V) }
+                let losses = models.map { $0.forward(tokens: tokens, targets: targets, batch: B) }
+                #expect(losses[0].bitPattern == losses[1].bitPattern, "\(backend) step \(step): loss \(losses)")
+                for m in models { m.backward() }
+                #expect(Array(models[0].gradients) == Array(models[1].gradients), "\(backend) step \(step): gradients differ")
+                // A plain SGD step, so the next pass multiplies new weights (stale copies would show).
+                for m in models { for i in m.parameters.indices { m.parameters[i] -= 0.05 * m.gradients[i] } }
+            }
+            // Per pass: 4 products per layer and the output layer; the forward converts x and W of each, the
+            // backward converts dy once and reuses x, W and dy: 3 conversions and 3 reuses per product.
+            let products = 3 * (4 * rough.config.layers + 1)
+            #expect(engine.conversions == products * 3 && engine.conversionsSkipped == products * 3,
+                    "\(backend): \(engine.conversions) conversions, \(engine.conversionsSkipped) reused")
+            #expect(reference.conversions == products * 6 && reference.conversionsSkipped == 0)
+        }
+    }
+
+    @Test("bf16 copies: a stable operand is converted again after beginPass, a volatile one at every call, a shared one reused only by the very next call with the same buffer")
+    func copyLifetimes() {
+        let m = 24, n = 20, k = 16
+        let a = UnsafeMutableBufferPointer<Float>.allocate(capacity: m * k), b = UnsafeMutableBufferPointer<Float>.allocate(capacity: k * n)
+        let other = UnsafeMutableBufferPointer<Float>.allocate(capacity: m * k)
+        let c = UnsafeMutableBufferPointer<Float>.allocate(capacity: m * n), want = UnsafeMutableBufferPointer<Float>.allocate(capacity: m * n)
+        defer { for p in [a, b, other, c, want] { p.deallocate() } }
+        _ = other.update(fromContentsOf: Self.random(m * k, seed: 30))
+        for backend in BF16Backend.allCases {
+            let engine = BF16Matmul(backend: backend), fresh = BF16Matmul(backend: backend)
+            fresh.reusesCopies = false
+            var version: UInt64 = 0
+            func refill() {   // new values in A and B (the same buffers)
+                version += 1
+                _ = a.update(fromContentsOf: Self.random(m * k, seed: 40 + version))
+                _ = b.update(fromContentsOf: Self.random(k * n, seed: 80 + version))
+            }
+            func product(_ e: BF16Matmul, _ x: UnsafeMutableBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>,
+                         _ ak: BF16Matmul.Operand, _ bk: BF16Matmul.Operand) {
+                e.gemm(transA: false, transB: false, m: m, n: n, k: k, a: x.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
+                       beta: 0, c: out.baseAddress!, ldc: n, aKind: ak, bKind: bk)
+            }
+            func check(_ x: UnsafeMutableBufferPointer<Float>, _ ak: BF16Matmul.Operand, _ bk: BF16Matmul.Operand, _ what: String) {
+                product(engine, x, c, ak, bk)
+                product(fresh, x, want, .volatile, .volatile)
+                #expect(Array(c) == Array(want), "\(backend): \(what)")
+            }
+            engine.beginPass(); refill()
+            check(a, .stable, .stable, "first stable use")
+            let converted = engine.conversions
+            check(a, .stable, .stable, "stable reuse in the same pass")
+            #expect(engine.conversions == converted && engine.conversionsSkipped == 2)
+            engine.beginPass(); refill()
+            check(a, .stable, .stable, "stable after beginPass")
+            #expect(engine.conversions == converted + 2)
+            refill()
+            check(a, .volatile, .volatile, "volatile after a change")
+            refill()
+            check(a, .volatile, .volatile, "volatile after another change")
+            check(a, .sharedWithAdjacentCalls, .volatile, "shared, first")
+            let before = engine.conversionsSkipped
+            check(a, .sharedWithAdjacentCalls, .volatile, "shared, the next call")
+            #expect(engine.conversionsSkipped == before + 1)
+            check(other, .volatile, .volatile, "a call in between")
+            refill()
+            check(a, .sharedWithAdjacentCalls, .volatile, "shared after a call in between and a change")
+            #expect(engine.conversionsSkipped == before + 1)
+        }
+    }
+
     @Test("per step: 300 steps of training in bf16 end within 0.02 nats of fp32 (training and validation loss), step by step within 0.05")
     func trainingCurve() throws {
         let dir = try RunFixtures.temporaryDirectory()

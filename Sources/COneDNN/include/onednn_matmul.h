@@ -30,6 +30,11 @@ rv_onednn_matmul *rv_onednn_matmul_create(int bf16, int trans_a, int trans_b, lo
                                           long lda, long ldb, long ldc, float beta,
                                           char *impl, size_t impl_len, char *why, size_t why_len);
 
+/* The number of threads the next matmuls run on, from the calling thread (OpenMP's per-thread setting;
+ * a no-op when oneDNN does not run on OpenMP or is not loaded). The trainer passes OpenBLAS's thread count,
+ * so a bf16 run uses as many cores as an fp32 run, not every core of the machine. */
+void rv_onednn_set_threads(int n);
+
 /* Runs the primitive on the given buffers (returns 0, or a oneDNN status). Waits for completion. */
 int rv_onednn_matmul_run(rv_onednn_matmul *p, const void *a, const void *b, float *c);
 

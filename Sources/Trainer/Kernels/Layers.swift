@@ -91,32 +91,38 @@ enum Layers {
     // MARK: linear layers (PyTorch convention: W is [out, in], y = x · Wᵀ)
 
     /// out[N, OC] = x[N, IC] · W[OC, IC]ᵀ + beta · out. With `bf16` (Float models only) the product runs
-    /// with bf16 inputs and Float32 accumulation (``BF16Matmul``).
+    /// with bf16 inputs and Float32 accumulation (``BF16Matmul``); x and W must then stay unchanged until
+    /// the next `bf16.beginPass()` (their bf16 copies are reused by the backward pass).
     static func linearForward<S: ModelScalar>(out: Ptr<S>, x: CPtr<S>, w: CPtr<S>, N: Int, IC: Int, OC: Int, beta: S = 0,
                                               bf16: BF16Matmul? = nil) {
-        gemm(bf16, transA: false, transB: true, m: N, n: OC, k: IC, a: x, lda: IC, b: w, ldb: IC, beta: beta, c: out, ldc: OC)
+        gemm(bf16, transA: false, transB: true, m: N, n: OC, k: IC, a: x, lda: IC, b: w, ldb: IC, beta: beta, c: out, ldc: OC,
+             aKind: .stable, bKind: .stable)
     }
 
     /// dx[N, IC] = dy[N, OC] · W[OC, IC] (+ beta·dx);  dW[OC, IC] += dyᵀ · x. Both products in bf16 with
-    /// `bf16` (the gradient accumulation into dW stays Float32).
+    /// `bf16` (the gradient accumulation into dW stays Float32); dy is converted once for both.
     static func linearBackward<S: ModelScalar>(dx: Ptr<S>?, dw: Ptr<S>, dy: CPtr<S>, x: CPtr<S>, w: CPtr<S>, N: Int, IC: Int, OC: Int,
                                                dxBeta: S = 0, bf16: BF16Matmul? = nil) {
-        gemm(bf16, transA: true, transB: false, m: OC, n: IC, k: N, a: dy, lda: OC, b: x, ldb: IC, beta: 1, c: dw, ldc: IC)
+        gemm(bf16, transA: true, transB: false, m: OC, n: IC, k: N, a: dy, lda: OC, b: x, ldb: IC, beta: 1, c: dw, ldc: IC,
+             aKind: .sharedWithAdjacentCalls, bKind: .stable)
         if let dx {
-            gemm(bf16, transA: false, transB: false, m: N, n: IC, k: OC, a: dy, lda: OC, b: w, ldb: IC, beta: dxBeta, c: dx, ldc: IC)
+            gemm(bf16, transA: false, transB: false, m: N, n: IC, k: OC, a: dy, lda: OC, b: w, ldb: IC, beta: dxBeta, c: dx, ldc: IC,
+                 aKind: .sharedWithAdjacentCalls, bKind: .stable)
         }
     }
 
     /// C = op(A)·op(B) + beta·C (alpha 1): through `bf16` when given (S must then be Float), else S's BLAS.
     @inline(__always)
     private static func gemm<S: ModelScalar>(_ bf16: BF16Matmul?, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                             a: CPtr<S>, lda: Int, b: CPtr<S>, ldb: Int, beta: S, c: Ptr<S>, ldc: Int) {
+                                             a: CPtr<S>, lda: Int, b: CPtr<S>, ldb: Int, beta: S, c: Ptr<S>, ldc: Int,
+                                             aKind: BF16Matmul.Operand, bKind: BF16Matmul.Operand) {
         if let bf16 {
             precondition(S.self == Float.self, "bf16 GEMMs take Float32 operands")
             bf16.gemm(transA: transA, transB: transB, m: m, n: n, k: k,
                       a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
                       b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
-                      beta: unsafeBitCast(beta, to: Float.self), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc)
+                      beta: unsafeBitCast(beta, to: Float.self), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc,
+                      aKind: aKind, bKind: bKind)
             return
         }
         S.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,

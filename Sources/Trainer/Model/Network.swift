@@ -41,20 +41,31 @@ final class Network<S: ModelScalar> {
 
     /// The linear layers' GEMMs in bf16 (``Precision/bf16``; Float networks only), or nil for the
     /// network's own precision.
-    var matmul: BF16Matmul?
+    var matmul: BF16Matmul? { didSet { matmul?.profiling = profiling } }
 
     /// When true, ``phaseSeconds`` accumulates wall time per kind of kernel (for benchmarks).
-    var profiling = false
-    /// Seconds spent per ``TransformerPhase`` since the last reset (only while ``profiling``).
-    private(set) var phaseSeconds = [Double](repeating: 0, count: TransformerPhase.allCases.count)
+    var profiling = false { didSet { matmul?.profiling = profiling } }
+    /// Seconds spent per ``TransformerPhase`` since the last reset (only while ``profiling``); the bf16
+    /// conversions, timed inside the GEMM phase, are moved to their own.
+    var phaseSeconds: [Double] {
+        var s = phaseTotals
+        let convert = matmul?.convertSeconds ?? 0
+        s[TransformerPhase.gemm.rawValue] -= convert
+        s[TransformerPhase.bf16Convert.rawValue] = convert
+        return s
+    }
+    private var phaseTotals = [Double](repeating: 0, count: TransformerPhase.allCases.count)
 
-    func resetProfile() { for i in phaseSeconds.indices { phaseSeconds[i] = 0 } }
+    func resetProfile() {
+        for i in phaseTotals.indices { phaseTotals[i] = 0 }
+        matmul?.convertSeconds = 0
+    }
 
     @inline(__always) private func time(_ phase: TransformerPhase, _ body: () -> Void) {
         guard profiling else { return body() }
         let t0 = DispatchTime.now().uptimeNanoseconds
         body()
-        phaseSeconds[phase.rawValue] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        phaseTotals[phase.rawValue] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
     /// Builds the model with parameters drawn from `seed` (see ``initialize(seed:)``).
@@ -116,6 +127,7 @@ final class Network<S: ModelScalar> {
             precondition(tokens[n] >= 0 && Int(tokens[n]) < V, "token \(tokens[n]) at position \(n) is outside 0..<\(V)")
         }
         act.tokens.update(from: tokens.baseAddress!, count: N)
+        matmul?.beginPass()  // the weights and activations' bf16 copies from the last pass are stale now
         let P = parameters.baseAddress!
         let a = act
 

@@ -2,8 +2,10 @@ import Foundation
 import LinearAlgebra
 
 /// Kinds of kernel, for profiling (``Transformer/phaseSeconds``).
+/// `gemm` is the linear layers' products; on the bf16 path their inputs' conversion to bf16 is
+/// `bf16Convert` instead (zero in fp32).
 public enum TransformerPhase: Int, CaseIterable, Sendable {
-    case gemm, attention, norm, rope, swiglu, crossEntropy, embedding, other
+    case gemm, attention, norm, rope, swiglu, crossEntropy, embedding, other, bf16Convert
 }
 
 /// The LLaMA-style transformer in Float32 — the trainer's model (see `Network` for the architecture:
