@@ -31,10 +31,10 @@ BENCHMARKS = [
     ("spectrum_vs_numpy", [], None),
     ("simulate_vs_numpy", ["--repeats", "5"], None),
     ("train_vs_torch", [], None),
-    # bf16 against PyTorch bf16 autocast: 0.86M only and few steps, because without a bf16 matmul unit
+    # bf16 against PyTorch bf16 autocast. On a CPU with a bf16 matmul unit (AMX or AVX512-BF16) the full
+    # comparison (both shapes, idle and loaded); without one, 0.86M only and few steps, because there
     # PyTorch's bf16 step is ~7x its fp32 step (the script prints whether the CPU has one).
-    ("train_vs_torch", ["--precision", "bf16", "--shapes", "small086M", "--steps", "4", "--untimed-steps", "1",
-                        "--load", "idle"], None),
+    ("train_vs_torch", "bf16", None),
     # bf16 against fp32, 1000 steps of the default model each (~40 min on 2 cores; finished runs are reused).
     ("bf16_vs_fp32", [], None),
     ("hvp_vs_torch", [], None),
@@ -56,6 +56,11 @@ class Tee:
         self.f.flush()
 
 
+BF16_WITH_UNIT = ["--precision", "bf16"]
+BF16_WITHOUT_UNIT = ["--precision", "bf16", "--shapes", "small086M", "--steps", "4", "--untimed-steps", "1",
+                     "--load", "idle"]
+
+
 def cpu_facts():
     info = pathlib.Path("/proc/cpuinfo").read_text() if pathlib.Path("/proc/cpuinfo").exists() else ""
     model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), platform.processor())
@@ -63,6 +68,16 @@ def cpu_facts():
     simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
     mem = next((l.split()[1] for l in pathlib.Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")), "0")
     return model, os.cpu_count(), simd, int(mem) / 2**20
+
+
+def target_cpu(river):
+    """The -target-cpu the river binary was compiled with (Package.swift picks it per build machine)."""
+    out = subprocess.run([river, "debug-model", "bench", "--preset", "small086M", "--batch-size", "1", "--steps", "1",
+                          "--untimed-steps", "0"], capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout)["target_cpu"]
+    except (ValueError, KeyError):
+        return "unknown"
 
 
 def versions():
@@ -90,9 +105,10 @@ def main():
     log = Tee(a.log or REPO / "out" / f"benchmarks-{now:%Y%m%d-%H%M}.txt")
     river = os.environ.get("RIVER_BIN", str(REPO / ".build" / "release" / "river"))
     model, cores, simd, mem = cpu_facts()
+    bf16_unit = "amx_bf16" in simd or "avx512_bf16" in simd
     log(f"# RiverValley benchmarks, {now:%Y-%m-%d %H:%M} UTC")
     log(f"host: {model}, {cores} cores, {'/'.join(simd) or 'no AVX2'}, {mem:.0f} GiB; load average at start "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; river built for target CPU {target_cpu(river)}")
     log(f"OpenBLAS: OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
         f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}; python {platform.python_version()}, {versions()}")
     start_peak = sgemm_peak(river)
@@ -101,6 +117,8 @@ def main():
     for name, args, peer in BENCHMARKS:
         if a.only and name not in a.only:
             continue
+        if args == "bf16":
+            args = BF16_WITH_UNIT if bf16_unit else BF16_WITHOUT_UNIT
         log(f"\n## {name}{' ' + ' '.join(args) if args else ''}")
         if peer:
             d = getattr(a, peer)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CHostCPU
 import Foundation
 import LinearAlgebra
 import RiverValley
@@ -244,6 +245,8 @@ struct DebugModelBench: ParsableCommand {
     /// The printed JSON (snake_case keys; `phase_s` holds seconds per step by kernel kind with --profile).
     struct BenchReport: Encodable {
         var parameters: Int, batch: Int, context: Int, steps: Int, threads: Int, core: String
+        /// The -target-cpu of this build (Package.swift picks it on the build machine).
+        var targetCPU = String(cString: rv_build_target_cpu())
         var tokensPerS: Double, stepSMedian: Double, stepSMean: Double
         var forwardS: Double, backwardS: Double, optimizerS: Double
         var flopsPerToken: Double, gflops: Double, finalLoss: Double
