@@ -250,7 +250,7 @@ final class BF16Matmul {
 }
 
 /// A grow-only buffer.
-struct Scratch<T> {
+private struct Scratch<T> {
     private(set) var pointer: UnsafeMutablePointer<T>?
     private var capacity = 0
 
