@@ -53,7 +53,8 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
 
         // What the build was compiled for, checked against the CPU at start-up (compiled for baseline x86-64).
-        .target(name: "CHostCPU", path: "Sources/CHostCPU", cSettings: [.define("RIVER_TARGET_CPU", to: "\"\(targetCPU)\"")]),
+        .target(name: "CHostCPU", path: "Sources/CHostCPU",
+                cSettings: [.define("RIVER_TARGET_CPU", to: "\"\(targetCPU)\"", .when(configuration: .release))]),
         // Thin linear-algebra layer over the C libraries.
         .target(name: "LinearAlgebra",
                 dependencies: ["CLapacke", "COpenBLAS", "CGSL"],

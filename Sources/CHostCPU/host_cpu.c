@@ -26,6 +26,19 @@ int rv_host_supports_build_target(char *missing, size_t capacity) {
         need[n].name = "avx2"; need[n++].have = __builtin_cpu_supports("avx2");
         need[n].name = "fma";  need[n++].have = __builtin_cpu_supports("fma");
     }
+    /* Tests only: RIVER_TEST_CPU_LACKS="avx2 fma" makes those extensions count as missing, so the refusal
+     * can be checked on a CPU that has everything. */
+    const char *lacks = getenv("RIVER_TEST_CPU_LACKS");
+    if (lacks && *lacks) {
+        for (int i = 0; i < n; i++) {
+            size_t len = strlen(need[i].name);
+            for (const char *p = strstr(lacks, need[i].name); p; p = strstr(p + 1, need[i].name)) {
+                int starts = p == lacks || p[-1] == ' ' || p[-1] == ',';
+                int ends = p[len] == '\0' || p[len] == ' ' || p[len] == ',';
+                if (starts && ends) { need[i].have = 0; break; }
+            }
+        }
+    }
     int ok = 1;
     size_t used = 0;
     for (int i = 0; i < n; i++) {
