@@ -3,6 +3,9 @@
 # job that builds the tables once every task has succeeded.
 #   scripts/slurm/submit.sh PLAN.jsonl [extra sbatch options, e.g. --partition=cpu]
 # Tasks run at most $RIVER_SWEEP_PARALLEL at a time (default 64). Prints the two job ids.
+# The release build targets the CPU it is built on (AVX-512 where the machine has it): for nodes older than
+# the machine that built river, build with `RIVER_TARGET_CPU=haswell swift build -c release`; a binary on a
+# node without its instructions stops at once, naming what is missing.
 set -euo pipefail
 plan="${1:?usage: scripts/slurm/submit.sh PLAN.jsonl [sbatch options]}"; shift
 [ -s "$plan" ] || { echo "submit.sh: plan file '$plan' is missing or empty (write it with river sweep --out DIR ... --plan $plan)" >&2; exit 2; }
