@@ -84,10 +84,13 @@ final class BF16Matmul {
     // Copies of the stable operands, by address, kept across passes (the same buffers recur every step);
     // `pass` says whether a copy belongs to the current pass.
     private var stableCopies: [UnsafeRawPointer: Converted] = [:]
-    // Two copies for transient operands (a call may have two), and what the last call left in them.
-    private var transientCopies = [Converted(), Converted()]
-    private var lastTransient: [(address: UnsafeRawPointer, count: Int, copy: Int, call: Int, shared: Bool)] = []
-    private var pass = 0, call = 0
+    // Copies for the operands that are not stable (a call may have two, and may keep the previous call's
+    // shared one), and which operand each of this call and the previous call used. The two lists keep
+    // their capacity and swap at the end of a call, so a step allocates nothing here after its first call.
+    private struct TransientUse { var address: UnsafeRawPointer, count: Int, copy: Int, shared: Bool }
+    private var transientCopies = [Converted(), Converted(), Converted()]
+    private var lastTransient: [TransientUse] = [], thisCall: [TransientUse] = []
+    private var pass = 0
     /// Conversions done and skipped since creation (tests, and the bench's account of the bf16 overhead).
     private(set) var conversions = 0, conversionsSkipped = 0
     /// When true, ``convertSeconds`` accumulates the wall time of the conversions (the bench's profile).
@@ -113,7 +116,7 @@ final class BF16Matmul {
     /// weights, the activations are about to be overwritten). ``Network/forward`` calls it first thing.
     func beginPass() {
         pass += 1
-        lastTransient = []
+        lastTransient.removeAll(keepingCapacity: true)
     }
 
     /// C[m, n] = op(A) · op(B) + β·C on row-major matrices (op = transpose when asked), A and B rounded to
@@ -126,8 +129,7 @@ final class BF16Matmul {
         let key = Key(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta)
         let plan = plans[key] ?? makePlan(key)
         let aCount = (transA ? k : m) * lda, bCount = (transB ? n : k) * ldb
-        call += 1
-        var transients: [(address: UnsafeRawPointer, count: Int, copy: Int, call: Int, shared: Bool)] = []
+        thisCall.removeAll(keepingCapacity: true)
         switch plan {
         case .onednn(let p) where onednnTakesFloat32:
             rv_onednn_set_threads(Int32(BLAS.threads))
@@ -136,24 +138,23 @@ final class BF16Matmul {
         case .onednn(let p):
             rv_onednn_set_threads(Int32(BLAS.threads))
             onednnPath = true
-            let ap = converted(a, aCount, aKind, &transients).bits.pointer!
-            let bp = converted(b, bCount, bKind, &transients).bits.pointer!
+            let ap = converted(a, aCount, aKind).bits.pointer!
+            let bp = converted(b, bCount, bKind).bits.pointer!
             let status = rv_onednn_matmul_run(p, ap, bp, c)
             precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
         case .fallback:
             onednnPath = false
-            let ap = converted(a, aCount, aKind, &transients).rounded.pointer!
-            let bp = converted(b, bCount, bKind, &transients).rounded.pointer!
+            let ap = converted(a, aCount, aKind).rounded.pointer!
+            let bp = converted(b, bCount, bKind).rounded.pointer!
             BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ap, lda: lda, b: bp, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)
         }
-        lastTransient = transients
+        swap(&lastTransient, &thisCall)
     }
 
     /// The bf16 copy of `count` values at `source` for the current plan's path (bits for oneDNN, rounded
     /// Float32 for the fallback), converted now or taken from this pass's copies.
-    private func converted(_ source: UnsafePointer<Float>, _ count: Int, _ kind: Operand,
-                           _ transients: inout [(address: UnsafeRawPointer, count: Int, copy: Int, call: Int, shared: Bool)]) -> Converted {
+    private func converted(_ source: UnsafePointer<Float>, _ count: Int, _ kind: Operand) -> Converted {
         let address = UnsafeRawPointer(source)
         let copy: Converted
         switch reusesCopies ? kind : .volatile {
@@ -165,18 +166,20 @@ final class BF16Matmul {
             }
             copy.pass = pass
         case .sharedWithAdjacentCalls, .volatile:
-            if kind == .sharedWithAdjacentCalls, reusesCopies, let hit = lastTransient.first(where: { $0.shared && $0.address == address && $0.count == count && $0.call == call - 1 }),
+            let shared = kind == .sharedWithAdjacentCalls && reusesCopies
+            if shared, let hit = lastTransient.first(where: { $0.shared && $0.address == address && $0.count == count }),
                hasPath(transientCopies[hit.copy]) {
                 conversionsSkipped += 1
-                transients.append((address, count, hit.copy, call, true))
+                thisCall.append(TransientUse(address: address, count: count, copy: hit.copy, shared: true))
                 return transientCopies[hit.copy]
             }
             // A copy that neither this call's other operand nor the previous call's shared ones hold.
-            let taken = Set(lastTransient.filter(\.shared).map(\.copy) + transients.map(\.copy))
-            let free = (0..<transientCopies.count).first { !taken.contains($0) } ?? transientCopies.count
-            if free >= transientCopies.count { transientCopies.append(Converted()) }
+            let free = transientCopies.indices.first { i in
+                !thisCall.contains { $0.copy == i } && !lastTransient.contains { $0.shared && $0.copy == i }
+            } ?? transientCopies.count
+            if free == transientCopies.count { transientCopies.append(Converted()) }
             copy = transientCopies[free]
-            transients.append((address, count, free, call, kind == .sharedWithAdjacentCalls && reusesCopies))
+            thisCall.append(TransientUse(address: address, count: count, copy: free, shared: shared))
         }
         copy.count = count
         conversions += 1
