@@ -130,37 +130,36 @@ final class BF16Matmul {
         let plan = plans[key] ?? makePlan(key)
         let aCount = (transA ? k : m) * lda, bCount = (transB ? n : k) * ldb
         thisCall.removeAll(keepingCapacity: true)
+        if case .onednn = plan { rv_onednn_set_threads(Int32(BLAS.threads)) }
         switch plan {
         case .onednn(let p) where onednnTakesFloat32:
-            rv_onednn_set_threads(Int32(BLAS.threads))
             let status = rv_onednn_matmul_run(p, a, b, c)
             precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
         case .onednn(let p):
-            rv_onednn_set_threads(Int32(BLAS.threads))
-            onednnPath = true
-            let ap = converted(a, aCount, aKind).bits.pointer!
-            let bp = converted(b, bCount, bKind).bits.pointer!
+            let ap = converted(a, aCount, aKind, bits: true).bits.pointer!
+            let bp = converted(b, bCount, bKind, bits: true).bits.pointer!
             let status = rv_onednn_matmul_run(p, ap, bp, c)
             precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
         case .fallback:
-            onednnPath = false
-            let ap = converted(a, aCount, aKind).rounded.pointer!
-            let bp = converted(b, bCount, bKind).rounded.pointer!
+            let ap = converted(a, aCount, aKind, bits: false).rounded.pointer!
+            let bp = converted(b, bCount, bKind, bits: false).rounded.pointer!
             BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ap, lda: lda, b: bp, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)
         }
         swap(&lastTransient, &thisCall)
     }
 
-    /// The bf16 copy of `count` values at `source` for the current plan's path (bits for oneDNN, rounded
-    /// Float32 for the fallback), converted now or taken from this pass's copies.
-    private func converted(_ source: UnsafePointer<Float>, _ count: Int, _ kind: Operand) -> Converted {
+    /// The bf16 copy of `count` values at `source` — bf16 bits for oneDNN (`bits`), bf16-rounded Float32
+    /// for the fallback — converted now or taken from this pass's copies.
+    private func converted(_ source: UnsafePointer<Float>, _ count: Int, _ kind: Operand, bits: Bool) -> Converted {
+        // A copy holds one of the two forms; a copy in the other form does not count.
+        func usable(_ c: Converted) -> Bool { bits ? c.bits.pointer != nil : c.rounded.pointer != nil }
         let address = UnsafeRawPointer(source)
         let copy: Converted
         switch reusesCopies ? kind : .volatile {
         case .stable:
             if let known = stableCopies[address] { copy = known } else { copy = Converted(); stableCopies[address] = copy }
-            if copy.pass == pass && copy.count == count && hasPath(copy) {
+            if copy.pass == pass && copy.count == count && usable(copy) {
                 conversionsSkipped += 1
                 return copy
             }
@@ -168,7 +167,7 @@ final class BF16Matmul {
         case .sharedWithAdjacentCalls, .volatile:
             let shared = kind == .sharedWithAdjacentCalls && reusesCopies
             if shared, let hit = lastTransient.first(where: { $0.shared && $0.address == address && $0.count == count }),
-               hasPath(transientCopies[hit.copy]) {
+               usable(transientCopies[hit.copy]) {
                 conversionsSkipped += 1
                 thisCall.append(TransientUse(address: address, count: count, copy: hit.copy, shared: true))
                 return transientCopies[hit.copy]
@@ -185,7 +184,7 @@ final class BF16Matmul {
         conversions += 1
         let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
         defer { if profiling { convertSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 } }
-        if onednnPath {
+        if bits {
             copy.rounded.free()
             let dst = copy.bits.reserve(count)
             Self.parallelConvert(count) { lo, n in rv_f32_to_bf16(source + lo, dst + lo, n) }
@@ -196,10 +195,6 @@ final class BF16Matmul {
         }
         return copy
     }
-
-    /// Whether the current call's path is oneDNN's (bf16 bits) rather than the fallback (rounded Float32).
-    private var onednnPath = false
-    private func hasPath(_ c: Converted) -> Bool { onednnPath ? c.bits.pointer != nil : c.rounded.pointer != nil }
 
     /// Splits a conversion over the trainer's cores from 2¹⁹ values per core up; below that, waking the
     /// workers costs more than it saves (2-core Zen 4, a step's conversions: 10.7 ms split at 2¹⁵ per
