@@ -14,7 +14,6 @@ Absolute figures vary 2-3x between hosts and days; compare the ratios.
 """
 import argparse
 import datetime
-import json
 import os
 import pathlib
 import platform
@@ -23,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _shared import sgemm_peak
+from _shared import river_facts, sgemm_peak
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # (name, arguments, peer option that must be given or None)
@@ -70,16 +69,6 @@ def cpu_facts():
     return model, os.cpu_count(), simd, int(mem) / 2**20
 
 
-def target_cpu(river):
-    """The -target-cpu the river binary was compiled with (Package.swift picks it per build machine)."""
-    out = subprocess.run([river, "debug-model", "bench", "--preset", "small086M", "--batch-size", "1", "--steps", "1",
-                          "--untimed-steps", "0"], capture_output=True, text=True)
-    try:
-        return json.loads(out.stdout)["target_cpu"]
-    except (ValueError, KeyError):
-        return "unknown"
-
-
 def versions():
     out = []
     for mod in ("numpy", "scipy", "torch"):
@@ -106,12 +95,14 @@ def main():
     river = os.environ.get("RIVER_BIN", str(REPO / ".build" / "release" / "river"))
     model, cores, simd, mem = cpu_facts()
     bf16_unit = "amx_bf16" in simd or "avx512_bf16" in simd
+    load = os.getloadavg()
+    facts = river_facts(river)  # the build's target CPU and the sgemm peak at the start, in one call
     log(f"# RiverValley benchmarks, {now:%Y-%m-%d %H:%M} UTC")
     log(f"host: {model}, {cores} cores, {'/'.join(simd) or 'no AVX2'}, {mem:.0f} GiB; load average at start "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; river built for target CPU {target_cpu(river)}")
+        f"{' '.join(f'{x:.2f}' for x in load)}; river built for target CPU {facts['target_cpu']}")
     log(f"OpenBLAS: OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
         f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}; python {platform.python_version()}, {versions()}")
-    start_peak = sgemm_peak(river)
+    start_peak = facts["sgemm_peak_gflops"]
     log(f"sgemm peak at start: {start_peak:.0f} GFLOP/s (OpenBLAS, n = 2048, 2 threads)")
     summary = []
     for name, args, peer in BENCHMARKS:
