@@ -228,6 +228,8 @@ struct DebugModelBench: ParsableCommand {
         if precision == .bf16 {
             result.onednn = "\(Transformer.onednn.version) (ISA \(Transformer.onednn.isa))"
             result.kernels = model.matmulKernels
+            let check = BF16AttentionCheck.run(config: config)
+            result.attentionCheck = .init(kernel: check.kernel, relativeDifferenceFromPortable: check.relativeDifference)
         }
         if profile {
             result.phaseS = Dictionary(uniqueKeysWithValues: Transformer.Phase.allCases.map {
@@ -254,10 +256,14 @@ struct DebugModelBench: ParsableCommand {
         /// bf16: oneDNN's version and ISA, and which kernel ran each GEMM shape.
         var onednn: String? = nil
         var kernels: [MatmulKernelReport]? = nil
+        /// bf16: the attention kernel against the portable strips on one sequence (``BF16AttentionCheck``).
+        var attentionCheck: AttentionCheck? = nil
         var phaseS: [String: Double]? = nil
         var sgemmPeakGflops: Double? = nil
         var mfu: Double? = nil
     }
+
+    struct AttentionCheck: Encodable { var kernel: String, relativeDifferenceFromPortable: Double }
 
     /// GFLOP/s (best of 5) of the linear layers' GEMMs: forward x·Wᵀ, backward dW += dyᵀ·x and dx = dy·W.
     func gemmShapes(_ c: TransformerConfig, N: Int) {

@@ -106,10 +106,61 @@ final class BF16Matmul {
     init(backend: Backend = .automatic, onednnTakesFloat32: Bool = false) {
         self.backend = backend
         self.onednnTakesFloat32 = onednnTakesFloat32
+        if backend == .fallback {
+            (attentionKernel, attentionReason) = (.portable, "the fallback backend was requested")
+        } else {
+            (attentionKernel, attentionReason) = BF16AttentionKernel.best
+        }
     }
 
     deinit {
         for case .onednn(let p) in plans.values { rv_onednn_matmul_destroy(p) }
+    }
+
+    /// The kernel of the attention's bf16 products (automatic backend): AMX tiles where the CPU has AMX,
+    /// VDPBF16PS where it has AVX512-BF16, else the portable strips.
+    let attentionKernel: BF16AttentionKernel
+    /// Why a faster attention kernel is not used (nil when none is faster on this CPU).
+    let attentionReason: String?
+    private var attentionScratch = Scratch<UInt16>()
+    private var attentionShapes: Set<[Int]> = []
+
+    /// Causal self-attention with bf16 product inputs (``Layers/attentionForwardBF16(attOut:probs:qkv:kernel:scratch:B:T:C:H:)``);
+    /// the arguments are those of ``Layers/attentionForward(attOut:probs:qkv:scratch:B:T:C:H:)`` less its
+    /// scratch. S must be Float.
+    func attentionForward<S: ModelScalar>(attOut: Ptr<S>, probs: Ptr<S>, qkv: CPtr<S>, B: Int, T: Int, C: Int, H: Int) {
+        let scratch = attentionScratch(T: T, D: C / H)
+        Layers.attentionForwardBF16(attOut: float(attOut), probs: float(probs), qkv: float(qkv), kernel: attentionKernel,
+                                    scratch: scratch, B: B, T: T, C: C, H: H)
+    }
+
+    /// The backward pass of ``attentionForward(attOut:probs:qkv:B:T:C:H:)``.
+    func attentionBackward<S: ModelScalar>(dqkv: Ptr<S>, dP: Ptr<S>, dAttOut: CPtr<S>, qkv: CPtr<S>, probs: CPtr<S>,
+                                           B: Int, T: Int, C: Int, H: Int) {
+        let scratch = attentionScratch(T: T, D: C / H)
+        Layers.attentionBackwardBF16(dqkv: float(dqkv), dP: float(dP), dAttOut: float(dAttOut), qkv: float(qkv),
+                                     probs: float(probs), kernel: attentionKernel, scratch: scratch, B: B, T: T, C: C, H: H)
+    }
+
+    private func attentionScratch(T: Int, D: Int) -> Ptr<UInt16> {
+        if attentionShapes.insert([T, D]).inserted {
+            let fits = attentionKernel.fits(T: T, D: D)
+            let kernel = fits ? attentionKernel : attentionKernel.stripKernel
+            let reason = fits ? attentionReason
+                : "AMX tiles need T a multiple of 16 and a head size a multiple of 32 (T \(T), head size \(D))"
+            reports.append(MatmulKernelReport(shape: "attention T=\(T) D=\(D)", kernel: kernel.rawValue, fallbackReason: reason))
+        }
+        return attentionScratch.reserve(Parallel.workers * Layers.attentionBF16ScratchCount(T: T, D: D))
+    }
+
+    private func float<S: ModelScalar>(_ p: Ptr<S>) -> Ptr<Float> {
+        precondition(S.self == Float.self, "the bf16 attention takes Float32 operands")
+        return UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    private func float<S: ModelScalar>(_ p: CPtr<S>) -> CPtr<Float> {
+        precondition(S.self == Float.self, "the bf16 attention takes Float32 operands")
+        return UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
     /// Starts a forward pass: every stable operand's copy is stale from here on (the optimizer has moved the

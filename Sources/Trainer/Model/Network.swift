@@ -138,7 +138,13 @@ final class Network<S: ModelScalar> {
             time(.norm) { Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps) }
             time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
-            time(.attention) { Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, scratch: a.attentionScratch, B: B, T: T, C: C, H: H) }
+            time(.attention) {
+                if let matmul {
+                    matmul.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H)
+                } else {
+                    Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
+                }
+            }
             time(.other) { mid.update(from: x, count: N * C) }
             time(.gemm) { Layers.linearForward(out: mid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, beta: 1, bf16: matmul) }
             time(.norm) { Layers.rmsnormForward(out: a.norm2(l), rstd: a.rstd2(l), x: mid, weight: P + o.ffnNorm, N: N, C: C, eps: eps) }
@@ -200,8 +206,15 @@ final class Network<S: ModelScalar> {
                                        weight: P + o.ffnNorm, rstd: a.rstd2(l), N: N, C: C, scratch: a.normScratch) }
             // Attention: mid = x_l + attOut · woᵀ
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, bf16: matmul) }
-            time(.attention) { Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
-                                         scratch: a.attentionScratch, B: B, T: T, C: C, H: H) }
+            time(.attention) {
+                if let matmul {
+                    matmul.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+                                             B: B, T: T, C: C, H: H)
+                } else {
+                    Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+                                             scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
+                }
+            }
             time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),

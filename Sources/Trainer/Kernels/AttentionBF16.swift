@@ -1,0 +1,288 @@
+import COneDNN
+import Foundation
+import LinearAlgebra
+
+// MARK: causal self-attention with bf16 products
+
+/// Which kernel runs the bf16 attention's products (``Layers/attentionForwardBF16(attOut:probs:qkv:kernel:scratch:B:T:C:H:)``).
+public enum BF16AttentionKernel: String, Codable, Sendable {
+    /// Intel's AMX tiles (TDPBF16PS: a 16×32 by 32×16 bf16 product into 16×16 Float32 sums per
+    /// instruction), on 16-row strips. Needs T a multiple of 16 and the head size a multiple of 32.
+    case amx = "amx tdpbf16ps tiles"
+    /// AVX512-BF16's VDPBF16PS: both products of a pair of bf16 inputs added to a Float32 lane in one
+    /// instruction, twice the multiply-adds per instruction of the Float32 tiles; 4-row strips.
+    case dot = "avx512_bf16 vdpbf16ps strips"
+    /// The same sums from the same packed operands with Float32 fused multiply-adds, on any CPU.
+    case portable = "fp32 fma strips (bf16 inputs)"
+    /// Tests only: the AMX loop on an emulation of the tiles.
+    case amxEmulated = "amx tiles (emulated)"
+
+    /// The kernel for a run on this CPU, with the reason a faster one is not used (nil when none is faster).
+    ///
+    /// AMX is used after a self-check against its emulation (a 32×32×64 product within 1e-4). The
+    /// environment variable `RIVER_BF16_ATTENTION` (`amx`, `dot` or `portable`) asks for a kernel, to
+    /// compare them; one the CPU lacks is not used.
+    static let best: (kernel: BF16AttentionKernel, reason: String?) = {
+        let asked = ProcessInfo.processInfo.environment["RIVER_BF16_ATTENTION"] ?? ""
+        let dot = rv_bf16_dot_available() != 0
+        var amx = rv_bf16_amx_available() != 0
+        var amxReason = "this CPU lacks AMX"
+        if amx {
+            let worst = rv_bf16_amx_self_check()
+            if !(worst >= 0 && worst < 1e-4) {
+                amx = false
+                amxReason = "AMX failed its self-check (largest difference from the emulation \(worst))"
+            }
+        }
+        let why = amx ? nil : dot ? amxReason : "this CPU lacks AMX and AVX512-BF16"
+        switch asked {
+        case "portable": return (.portable, "RIVER_BF16_ATTENTION=portable")
+        case "dot" where dot: return (.dot, "RIVER_BF16_ATTENTION=dot")
+        default: return amx ? (.amx, nil) : dot ? (.dot, why) : (.portable, why)
+        }
+    }()
+
+    /// Whether this kernel can run a head of size D over T positions; the AMX tiles need whole tiles.
+    func fits(T: Int, D: Int) -> Bool {
+        switch self {
+        case .amx, .amxEmulated: return T % 16 == 0 && D % 32 == 0
+        case .dot, .portable: return true
+        }
+    }
+
+    /// The 4-row kernel that stands in for AMX on shapes it does not fit.
+    var stripKernel: BF16AttentionKernel {
+        switch self {
+        case .amx: return rv_bf16_dot_available() != 0 ? .dot : .portable
+        case .amxEmulated: return .portable
+        case .dot, .portable: return self
+        }
+    }
+}
+
+/// The attention of ``Precision/bf16``: the same causal multi-head attention as
+/// ``Layers/attentionForward(attOut:probs:qkv:scratch:B:T:C:H:)``, with the inputs of its six products
+/// (q·kᵀ, P·v, and the backward pass's dO·vᵀ, dS·k, Pᵀ·dO, dSᵀ·q) rounded to bf16 and their sums in Float32,
+/// as PyTorch's autocast does for the batched matmuls of an attention. The softmax, its backward pass, the
+/// probabilities kept for the backward pass and every output stay Float32.
+///
+/// The products run on packed bf16 operands that give each step two consecutive k at once
+/// (bf16_attention.h): 4-row strips (VDPBF16PS, or its portable equivalent), or 16-row strips of AMX tiles.
+/// Causal work is skipped as in the Float32 tiles: a strip of query rows stops at its last row's diagonal
+/// rounded up to 16 keys, and Pᵀ·dO, dSᵀ·q (computed as (dOᵀ·P)ᵀ and (qᵀ·dS)ᵀ, rows d, so that P and dS pack
+/// without a transpose) start each 16-key block at its first key. Per (sequence, head), a worker packs what
+/// the products read into its slice of a UInt16 scratch (``attentionBF16ScratchCount(T:D:)``).
+extension Layers {
+    /// UInt16 elements per worker of the bf16 attention's scratch.
+    static func attentionBF16ScratchCount(T: Int, D: Int) -> Int { BF16AttentionSlices(T: T, D: D).total }
+
+    static func attentionForwardBF16(attOut: Ptr<Float>, probs: Ptr<Float>, qkv: CPtr<Float>, kernel asked: BF16AttentionKernel,
+                                     scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int) {
+        let D = C / H, ld = 3 * C
+        let scale = 1 / Float(D).squareRoot()
+        let s = BF16AttentionSlices(T: T, D: D)
+        let kernel = asked.fits(T: T, D: D) ? asked : asked.stripKernel
+        let tiles = kernel == .amx || kernel == .amxEmulated, hardware: Int32 = kernel == .amx ? 1 : 0
+        let dot: Int32 = kernel == .dot ? 1 : 0
+        Parallel.chunks(B * H) { worker, tasks in
+            let ws = scratch + worker * s.total
+            let qRows = ws + s.a, kPanels = ws + s.b, vPairs = ws + s.c, strip = ws + s.strip
+            if hardware != 0 { rv_bf16_amx_begin() }
+            defer { if hardware != 0 { rv_bf16_amx_end() } }
+            for task in tasks {
+                let b = task / H, h = task % H
+                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+                let P = probs + task * T * T
+                let o = attOut + b * T * C + h * D
+                rv_bf16_rows(q, ld, T, D, D, qRows, D)
+                rv_bf16_panels(k, ld, T, D, kPanels)
+                rv_bf16_pairs(v, ld, T, s.padRows, D, D, 0, vPairs)
+                strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
+                    let end = i0 + rows
+                    // S = q kᵀ / √D for these rows, keys 0..<keys
+                    if tiles {
+                        rv_bf16_amx(hardware, 16, keys, 0, D, 0, qRows + i0 * D, D, u32(kPanels), 16, 8 * D, P + i0 * T, T, 1, scale)
+                    } else {
+                        rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(qRows + i0 * D), D / 2, 1,
+                                      u32(kPanels), 16, 8 * D, P + i0 * T, T, 1, scale)
+                    }
+                    for i in i0..<end {
+                        softmaxRow(P + i * T, count: i + 1, capacity: T)
+                        (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
+                    }
+                    // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
+                    rv_bf16_rows(P + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    if tiles {
+                        rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
+                    } else {
+                        rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(strip), s.stripWidth / 2, 1,
+                                      u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP[B, H, T, T] is scratch (laid out as probs).
+    static func attentionBackwardBF16(dqkv: Ptr<Float>, dP: Ptr<Float>, dAttOut: CPtr<Float>, qkv: CPtr<Float>, probs: CPtr<Float>,
+                                      kernel asked: BF16AttentionKernel, scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int) {
+        let D = C / H, ld = 3 * C
+        let scale = 1 / Float(D).squareRoot()
+        let s = BF16AttentionSlices(T: T, D: D)
+        let kernel = asked.fits(T: T, D: D) ? asked : asked.stripKernel
+        let tiles = kernel == .amx || kernel == .amxEmulated, hardware: Int32 = kernel == .amx ? 1 : 0
+        let dot: Int32 = kernel == .dot ? 1 : 0
+        Parallel.chunks(B * H) { worker, tasks in
+            let ws = scratch + worker * s.total
+            let dORows = ws + s.a, vPanels = ws + s.b, kPairs = ws + s.c, strip = ws + s.strip
+            let qT = ws + s.d, dOT = ws + s.e, pPairs = ws + s.f, sPairs = ws + s.g
+            if hardware != 0 { rv_bf16_amx_begin() }
+            defer { if hardware != 0 { rv_bf16_amx_end() } }
+            for task in tasks {
+                let b = task / H, h = task % H
+                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+                let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
+                let P = probs + task * T * T, G = dP + task * T * T
+                let dO = dAttOut + b * T * C + h * D
+                rv_bf16_rows(dO, C, T, D, D, dORows, D)
+                rv_bf16_panels(v, ld, T, D, vPanels)
+                rv_bf16_pairs(k, ld, T, s.padRows, D, D, 0, kPairs)
+                strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
+                    let end = i0 + rows
+                    // dP = dO vᵀ for these rows, then dS in place
+                    if tiles {
+                        rv_bf16_amx(hardware, 16, keys, 0, D, 0, dORows + i0 * D, D, u32(vPanels), 16, 8 * D, G + i0 * T, T, 1, 1)
+                    } else {
+                        rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(dORows + i0 * D), D / 2, 1,
+                                      u32(vPanels), 16, 8 * D, G + i0 * T, T, 1, 1)
+                    }
+                    for i in i0..<end {
+                        softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
+                        (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
+                    }
+                    // dq = dS k / √D over keys 0..<end
+                    rv_bf16_rows(G + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    if tiles {
+                        rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
+                    } else {
+                        rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(strip), s.stripWidth / 2, 1,
+                                      u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
+                    }
+                }
+                // dvᵀ = dOᵀ P and dkᵀ = qᵀ dS / √D: rows d, keys j in 16-blocks, queries i from the block's first
+                // key (P and dS are 0 above the diagonal); stored transposed into dv, dk.
+                rv_bf16_pairs(P, T, T, s.padRows, T, s.keyWidth, 1, pPairs)
+                rv_bf16_pairs(G, T, T, s.padRows, T, s.keyWidth, 1, sPairs)
+                if tiles {
+                    // A = dOᵀ and qᵀ, row-major (rows d, columns i), zero past T.
+                    rv_bf16_transposed(dO, C, T, D, s.padRows, dOT, s.padRows)
+                    rv_bf16_transposed(q, ld, T, D, s.padRows, qT, s.padRows)
+                    rv_bf16_amx(hardware, D, T, 0, T, 1, dOT, s.padRows, u32(pPairs), s.keyWidth, 16, dv, 1, ld, 1)
+                    rv_bf16_amx(hardware, D, T, 0, T, 1, qT, s.padRows, u32(sPairs), s.keyWidth, 16, dk, 1, ld, scale)
+                } else {
+                    // A = the pair-rows of dO and q, read down their columns.
+                    rv_bf16_pairs(dO, C, T, s.padRows, D, D, 0, dOT)
+                    rv_bf16_pairs(q, ld, T, s.padRows, D, D, 0, qT)
+                    var d0 = 0
+                    while d0 < D {
+                        let rows = Int32(min(4, D - d0))
+                        rv_bf16_strip(dot, rows, T, 0, (T + 1) / 2, 1, u32(dOT) + d0, 1, D, u32(pPairs), s.keyWidth, 16,
+                                      dv + d0, 1, ld, 1)
+                        rv_bf16_strip(dot, rows, T, 0, (T + 1) / 2, 1, u32(qT) + d0, 1, D, u32(sPairs), s.keyWidth, 16,
+                                      dk + d0, 1, ld, scale)
+                        d0 += 4
+                    }
+                }
+            }
+        }
+    }
+
+    /// `body(i0, rows, keys)` for the strips of `rows` query rows of a causal T×T product: rows i0..<i0+rows
+    /// meet keys 0..<keys, the strip's last diagonal rounded up to 16 (at most T).
+    @inline(__always)
+    private static func strips(T: Int, rows: Int, _ body: (Int, Int, Int) -> Void) {
+        var i0 = 0
+        while i0 < T {
+            let n = min(rows, T - i0)
+            body(i0, n, min(T, roundUp16(i0 + n)))
+            i0 += n
+        }
+    }
+
+    /// bf16 elements as the uint32 pairs the kernels read.
+    @inline(__always) private static func u32(_ p: Ptr<UInt16>) -> UnsafePointer<UInt32> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
+    }
+}
+
+/// Offsets (UInt16 elements, each a multiple of 32: 64-byte aligned) of the pieces of one worker's bf16
+/// attention scratch; the forward pass uses a, b, c and strip, the backward pass all of them. Rows along
+/// the sequence are padded with zeros to `padRows` = T rounded up to 32, plus 32: an AMX chunk of 32 keys
+/// that starts at a multiple of 16 below T ends there at the latest.
+struct BF16AttentionSlices {
+    /// Row length of the packed probability strips and of the causal pair-rows of P and dS.
+    let stripWidth: Int, keyWidth: Int, padRows: Int
+    let a: Int, b: Int, c: Int, d: Int, e: Int, f: Int, g: Int, strip: Int, total: Int
+
+    init(T: Int, D: Int) {
+        func align(_ n: Int) -> Int { (n + 31) / 32 * 32 }
+        padRows = align(T) + 32
+        stripWidth = padRows
+        keyWidth = roundUp16(T)
+        let rowsD = align(T * D)                 // rows of q or dO
+        let panels = align(roundUp16(T) * D)     // 16-row panels of k or v
+        let pairsD = align(padRows * D)          // pair-rows of v, k, q or dO; or qᵀ, dOᵀ (D rows of padRows)
+        let pairsT = align(padRows * keyWidth)   // causal pair-rows of P or dS
+        a = 0
+        b = a + rowsD
+        c = b + panels
+        d = c + pairsD
+        e = d + pairsD
+        f = e + pairsD
+        g = f + pairsT
+        strip = g + pairsT
+        total = strip + align(16 * stripWidth)
+    }
+
+    /// Where a strip's packed probabilities end (zeros from `end`): the next pair, or for AMX the end of
+    /// the last chunk of 32 keys.
+    func chunkEnd(_ end: Int, tiles: Bool) -> Int { tiles ? (end + 31) / 32 * 32 : (end + 1) / 2 * 2 }
+}
+
+/// A check of this CPU's bf16 attention kernel against the portable strips (`river debug-model bench
+/// --precision bf16` prints it): one sequence of a model's shape, random q, k, v and dO in [−1.5, 1.5),
+/// forward and backward on both. The two differ only in how the Float32 additions round and in the bf16
+/// rounding of P and dS that follows, so the largest difference is ≈ 1e-3 of the largest output at most.
+public enum BF16AttentionCheck {
+    /// The kernel a bf16 run of `config` uses, and the largest difference of its outputs (out, dq, dk, dv)
+    /// from the portable kernel's, divided by the largest output.
+    public static func run(config: TransformerConfig) -> (kernel: String, relativeDifference: Double) {
+        let T = config.contextLength, C = config.width, H = config.heads, D = config.headSize
+        let chosen = BF16AttentionKernel.best.kernel
+        let kernel = chosen.fits(T: T, D: D) ? chosen : chosen.stripKernel
+        var state: UInt64 = 0x243F_6A88_85A3_08D3
+        func random(_ n: Int) -> [Float] {
+            (0..<n).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * 1.5
+            }
+        }
+        let qkv = random(T * 3 * C), dOut = random(T * C)
+        func outputs(_ k: BF16AttentionKernel) -> [Float] {
+            var out = [Float](repeating: 0, count: T * C), probs = [Float](repeating: 0, count: H * T * T)
+            var dP = probs, dqkv = [Float](repeating: 0, count: T * 3 * C)
+            var scratch = [UInt16](repeating: 0, count: Parallel.workers * Layers.attentionBF16ScratchCount(T: T, D: D))
+            scratch.withUnsafeMutableBufferPointer { ws in
+                Layers.attentionForwardBF16(attOut: &out, probs: &probs, qkv: qkv, kernel: k, scratch: ws.baseAddress!,
+                                            B: 1, T: T, C: C, H: H)
+                Layers.attentionBackwardBF16(dqkv: &dqkv, dP: &dP, dAttOut: dOut, qkv: qkv, probs: probs, kernel: k,
+                                             scratch: ws.baseAddress!, B: 1, T: T, C: C, H: H)
+            }
+            return out + dqkv
+        }
+        let a = outputs(kernel), b = outputs(.portable)
+        let scale = b.reduce(0) { max($0, abs(Double($1))) }
+        let worst = zip(a, b).reduce(0.0) { max($0, abs(Double($1.0) - Double($1.1))) }
+        return (kernel.rawValue, worst / max(scale, .leastNormalMagnitude))
+    }
+}
