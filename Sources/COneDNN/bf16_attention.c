@@ -24,6 +24,14 @@ int rv_bf16_dot_available(void) {
 #endif
 }
 
+/* The pair (bf16(lo), bf16(hi)) as one uint32, lo in the low half. */
+static inline uint32_t pair_bits(float lo, float hi) {
+    uint32_t a, b;
+    memcpy(&a, &lo, 4);
+    memcpy(&b, &hi, 4);
+    return (round_bits(a) >> 16) | round_bits(b);
+}
+
 static inline float lo_bf16(uint32_t pair) {
     uint32_t u = pair << 16;
     float f;
@@ -48,70 +56,102 @@ static inline void store_row(const float *sums, long width, float *c, long c_col
 }
 
 /* The portable kernel: for each pair, the odd product then the even one, each a Float32 FMA (the order
- * VDPBF16PS is specified with). */
+ * VDPBF16PS is specified with), on 16-lane vectors (GCC/Clang vector extensions: zmm or ymm pairs, whatever
+ * the build targets). Rows past `rows` repeat row 0 and are not stored. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
+
 static void strip_portable(int rows, long width, long kp0, long kp1, int causal, const uint32_t *a, long a_row,
                            long a_k, const uint32_t *b, long ldb, long b_block, float *c, long c_row, long c_col,
                            float alpha) {
+    const uint32_t *ar[4] = {a, a + (rows > 1 ? a_row : 0), a + (rows > 2 ? 2 * a_row : 0), a + (rows > 3 ? 3 * a_row : 0)};
     for (long q = 0; q * 16 < width; q++) {
         long w = width - 16 * q < 16 ? width - 16 * q : 16;
         long start = causal && 8 * q > kp0 ? 8 * q : kp0;
-        float acc[4][16];
-        memset(acc, 0, sizeof acc);
+        v16f acc[4] = {{0}, {0}, {0}, {0}};
         const uint32_t *bq = b + q * b_block;
         for (long p = start; p < kp1; p++) {
             const uint32_t *bp = bq + p * ldb;
-            float bl[16], bh[16];
-            for (long j = 0; j < 16; j++) {
-                uint32_t v = j < w ? bp[j] : 0;
-                bl[j] = lo_bf16(v);
-                bh[j] = hi_bf16(v);
-            }
-            for (int r = 0; r < rows; r++) {
-                uint32_t pair = a[r * a_row + p * a_k];
+            v16u v = {0};
+            if (w == 16) memcpy(&v, bp, 64); else memcpy(&v, bp, (size_t)w * 4);
+            v16u lo_bits = v << 16, hi_bits = v & 0xFFFF0000u;
+            v16f bl, bh;
+            memcpy(&bl, &lo_bits, 64);
+            memcpy(&bh, &hi_bits, 64);
+            for (int r = 0; r < 4; r++) {
+                uint32_t pair = ar[r][p * a_k];
                 float al = lo_bf16(pair), ah = hi_bf16(pair);
-                for (long j = 0; j < 16; j++) acc[r][j] = __builtin_fmaf(al, bl[j], __builtin_fmaf(ah, bh[j], acc[r][j]));
+                for (int j = 0; j < 16; j++) acc[r][j] = __builtin_fmaf(al, bl[j], __builtin_fmaf(ah, bh[j], acc[r][j]));
             }
         }
-        for (int r = 0; r < rows; r++) store_row(acc[r], w, c + r * c_row + 16 * q * c_col, c_col, alpha);
+        for (int r = 0; r < rows; r++) {
+            float sums[16];
+            memcpy(sums, &acc[r], 64);
+            store_row(sums, w, c + r * c_row + 16 * q * c_col, c_col, alpha);
+        }
     }
 }
 
 #if defined(__x86_64__)
-/* The VDPBF16PS kernel: per pair-row, one (masked) load of B and one dot instruction per row, into four
- * zmm accumulators. Rows past `rows` repeat row 0 and are not stored. */
+/* Stores a row of sums (scaled) to its `w` ≤ 16 outputs. */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static inline void store_sums(__m512 sums, long w, float *c, long c_col) {
+    if (c_col == 1) {
+        _mm512_mask_storeu_ps(c, (__mmask16)((1u << w) - 1), sums);
+    } else {
+        float t[16];
+        _mm512_storeu_ps(t, sums);
+        store_row(t, w, c, c_col, 1.0f);
+    }
+}
+
+/* The VDPBF16PS kernel: per pair-row, one (masked) load of B per column block and one dot instruction per
+ * row and block, into eight zmm accumulators (4 rows × 2 blocks of 16 columns; VDPBF16PS's latency is
+ * longer than an FMA's, and four independent sums do not hide it). Rows past `rows` repeat row 0 and are
+ * not stored. A causal pair of blocks starts at the first block's start: the second block's B is zero there
+ * (rv_bf16_pairs writes those zeros). */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 static void strip_dot(int rows, long width, long kp0, long kp1, int causal, const uint32_t *a, long a_row, long a_k,
                       const uint32_t *b, long ldb, long b_block, float *c, long c_row, long c_col, float alpha) {
-    const uint32_t *a0 = a, *a1 = a + (rows > 1 ? a_row : 0), *a2 = a + (rows > 2 ? 2 * a_row : 0),
-                   *a3 = a + (rows > 3 ? 3 * a_row : 0);
+    const uint32_t *ar[4] = {a, a + (rows > 1 ? a_row : 0), a + (rows > 2 ? 2 * a_row : 0), a + (rows > 3 ? 3 * a_row : 0)};
     const __m512 scale = _mm512_set1_ps(alpha);
-    for (long q = 0; q * 16 < width; q++) {
-        long w = width - 16 * q < 16 ? width - 16 * q : 16;
-        __mmask32 m32 = w == 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1ull << (2 * w)) - 1);
-        __mmask16 m16 = (__mmask16)((1u << w) - 1);
+    for (long q = 0; q * 16 < width; q += 2) {
+        long w0 = width - 16 * q < 16 ? width - 16 * q : 16;
+        long w1 = width - 16 * q - 16 < 0 ? 0 : width - 16 * q - 16 < 16 ? width - 16 * q - 16 : 16;
+        __mmask32 m0 = w0 == 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1ull << (2 * w0)) - 1);
+        __mmask32 m1 = w1 == 16 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1ull << (2 * w1)) - 1);
         long start = causal && 8 * q > kp0 ? 8 * q : kp0;
-        __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+        __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
         const uint32_t *bp = b + q * b_block + start * ldb;
-        for (long p = start; p < kp1; p++) {
-            __m512bh bv = (__m512bh)_mm512_maskz_loadu_epi16(m32, bp);
-            long o = p * a_k;
-            c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_set1_epi32((int)a0[o]), bv);
-            c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_set1_epi32((int)a1[o]), bv);
-            c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_set1_epi32((int)a2[o]), bv);
-            c3 = _mm512_dpbf16_ps(c3, (__m512bh)_mm512_set1_epi32((int)a3[o]), bv);
-            bp += ldb;
+        if (w1 > 0) {
+            for (long p = start; p < kp1; p++) {
+                __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi16(m0, bp);
+                __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi16(m1, bp + b_block);
+                long o = p * a_k;
+                __m512bh x0 = (__m512bh)_mm512_set1_epi32((int)ar[0][o]), x1 = (__m512bh)_mm512_set1_epi32((int)ar[1][o]);
+                __m512bh x2 = (__m512bh)_mm512_set1_epi32((int)ar[2][o]), x3 = (__m512bh)_mm512_set1_epi32((int)ar[3][o]);
+                c0 = _mm512_dpbf16_ps(c0, x0, b0); d0 = _mm512_dpbf16_ps(d0, x0, b1);
+                c1 = _mm512_dpbf16_ps(c1, x1, b0); d1 = _mm512_dpbf16_ps(d1, x1, b1);
+                c2 = _mm512_dpbf16_ps(c2, x2, b0); d2 = _mm512_dpbf16_ps(d2, x2, b1);
+                c3 = _mm512_dpbf16_ps(c3, x3, b0); d3 = _mm512_dpbf16_ps(d3, x3, b1);
+                bp += ldb;
+            }
+        } else {
+            for (long p = start; p < kp1; p++) {
+                __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi16(m0, bp);
+                long o = p * a_k;
+                c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_set1_epi32((int)ar[0][o]), b0);
+                c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_set1_epi32((int)ar[1][o]), b0);
+                c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_set1_epi32((int)ar[2][o]), b0);
+                c3 = _mm512_dpbf16_ps(c3, (__m512bh)_mm512_set1_epi32((int)ar[3][o]), b0);
+                bp += ldb;
+            }
         }
-        __m512 out[4] = {_mm512_mul_ps(c0, scale), _mm512_mul_ps(c1, scale), _mm512_mul_ps(c2, scale),
-                         _mm512_mul_ps(c3, scale)};
+        __m512 first[4] = {c0, c1, c2, c3}, second[4] = {d0, d1, d2, d3};
         float *cq = c + 16 * q * c_col;
         for (int r = 0; r < rows; r++) {
-            if (c_col == 1) {
-                _mm512_mask_storeu_ps(cq + r * c_row, m16, out[r]);
-            } else {
-                float sums[16];
-                _mm512_storeu_ps(sums, out[r]);
-                store_row(sums, w, cq + r * c_row, c_col, 1.0f);
-            }
+            store_sums(_mm512_mul_ps(first[r], scale), w0, cq + r * c_row, c_col);
+            if (w1 > 0) store_sums(_mm512_mul_ps(second[r], scale), w1, cq + r * c_row + 16 * c_col, c_col);
         }
     }
 }
@@ -139,17 +179,15 @@ void rv_bf16_rows(const float *x, long ld, long rows, long cols, long pad_cols, 
 }
 
 void rv_bf16_panels(const float *x, long ld, long rows, long D, uint16_t *dst) {
+    uint32_t *out = (uint32_t *)dst;
     long padded = (rows + 15) / 16 * 16;
     for (long j = 0; j < padded; j++) {
-        uint16_t *panel = dst + (j / 16) * 16 * D + 2 * (j % 16);
+        uint32_t *panel = out + (j / 16) * 8 * D + (j % 16);
         if (j < rows) {
             const float *src = x + j * ld;
-            for (long d = 0; d < D; d += 2) {
-                panel[d * 16] = rv_bf16_of(src[d]);
-                panel[d * 16 + 1] = rv_bf16_of(src[d + 1]);
-            }
+            for (long p = 0; p < D / 2; p++) panel[16 * p] = pair_bits(src[2 * p], src[2 * p + 1]);
         } else {
-            for (long d = 0; d < D; d += 2) panel[d * 16] = panel[d * 16 + 1] = 0;
+            for (long p = 0; p < D / 2; p++) panel[16 * p] = 0;
         }
     }
 }
@@ -157,34 +195,39 @@ void rv_bf16_panels(const float *x, long ld, long rows, long D, uint16_t *dst) {
 void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
                    uint16_t *dst) {
     for (long p = 0; 2 * p < rows; p++) {
-        const float *even = x + 2 * p * ld, *odd = 2 * p + 1 < rows ? even + ld : NULL;
+        const float *even = x + 2 * p * ld;
         long n = cols;
+        long zeros = cols; /* columns from n up to here are written 0 */
         if (causal) {
             long limit = (2 * p + 1 + 15) / 16 * 16;
             if (limit < n) n = limit;
-        }
-        uint16_t *out = dst + 2 * p * width;
-        if (odd) {
-            for (long j = 0; j < n; j++) {
-                out[2 * j] = rv_bf16_of(even[j]);
-                out[2 * j + 1] = rv_bf16_of(odd[j]);
-            }
+            zeros = limit + 16 < cols ? limit + 16 : cols;
         } else {
-            for (long j = 0; j < n; j++) {
-                out[2 * j] = rv_bf16_of(even[j]);
-                out[2 * j + 1] = 0;
-            }
+            zeros = width;
         }
-        if (!causal && width > cols) memset(out + 2 * cols, 0, (size_t)(width - cols) * 4);
+        uint32_t *out = (uint32_t *)dst + p * width;
+        if (2 * p + 1 < rows) {
+            const float *odd = even + ld;
+            for (long j = 0; j < n; j++) out[j] = pair_bits(even[j], odd[j]);
+        } else {
+            for (long j = 0; j < n; j++) out[j] = pair_bits(even[j], 0.0f);
+        }
+        if (zeros > n) memset(out + n, 0, (size_t)(zeros - n) * 4);
     }
     long first_zero = (rows + 1) / 2 * 2;
     if (pad_rows > first_zero) memset(dst + first_zero * width, 0, (size_t)(pad_rows - first_zero) * (size_t)width * 2);
 }
 
 void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_rows, uint16_t *dst, long ldd) {
-    for (long i = 0; i < rows; i++) {
-        const float *src = x + i * ld;
-        for (long j = 0; j < cols; j++) dst[j * ldd + i] = rv_bf16_of(src[j]);
+    /* Blocks of 32 rows: each output row then gets 64 contiguous bytes per block, read from an L1-sized block
+     * of x (32 rows of `cols` floats). */
+    for (long i0 = 0; i0 < rows; i0 += 32) {
+        long n = rows - i0 < 32 ? rows - i0 : 32;
+        const float *block = x + i0 * ld;
+        for (long j = 0; j < cols; j++) {
+            uint16_t *out = dst + j * ldd + i0;
+            for (long i = 0; i < n; i++) out[i] = rv_bf16_of(block[i * ld + j]);
+        }
     }
     if (pad_rows > rows)
         for (long j = 0; j < cols; j++) memset(dst + j * ldd + rows, 0, (size_t)(pad_rows - rows) * 2);
@@ -192,12 +235,22 @@ void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_
 
 /* ---- AMX ---------------------------------------------------------------------------------------------- */
 
-/* Writes one 16×16 result tile (row-major), scaled, to c. */
+/* Writes one 16×16 result tile (row-major) to c, scaled: row by row where c's rows are contiguous
+ * (c_col = 1), else column by column (a transposed output: c_row = 1, each tile column a contiguous run). */
 static inline void store_tile(const float *tile, float *c, long c_row, long c_col, float alpha) {
-    for (int r = 0; r < 16; r++) store_row(tile + 16 * r, 16, c + r * c_row, c_col, alpha);
+    if (c_col == 1) {
+        for (int r = 0; r < 16; r++)
+            for (int j = 0; j < 16; j++) c[r * c_row + j] = tile[16 * r + j] * alpha;
+    } else if (c_row == 1) {
+        for (int j = 0; j < 16; j++)
+            for (int r = 0; r < 16; r++) c[j * c_col + r] = tile[16 * r + j] * alpha;
+    } else {
+        for (int r = 0; r < 16; r++) store_row(tile + 16 * r, 16, c + r * c_row, c_col, alpha);
+    }
 }
 
-/* The k chunks of 32 that output column block q sums over. */
+/* The k chunks of 32 that an output column block sums over: from its first k (causal) or k0. A pair of
+ * blocks q, q+1 runs from q's start; the B operand holds zeros for q+1 there (see rv_bf16_pairs). */
 static inline long block_start(int causal, long q, long k0) { return causal && 16 * q > k0 ? 16 * q : k0; }
 
 static inline float bf16_value(uint16_t h) {
@@ -208,25 +261,36 @@ static inline float bf16_value(uint16_t h) {
 }
 
 /* The tiles in software: the same loads (16 rows of 64 bytes at a byte stride), the same dot product per
- * pair (odd product, then even, as Float32 FMAs) and the same loop as the hardware kernel below. */
+ * pair (odd product, then even, as Float32 FMAs) and the same loop as the hardware kernel below: pairs of
+ * 16-column blocks sharing each A tile, two accumulator tiles. */
+static void emu_dp(float tc[16][16], uint16_t ta[16][32], uint16_t tb[16][32]) {
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++)
+            for (int p = 0; p < 16; p++)
+                tc[i][j] = __builtin_fmaf(bf16_value(ta[i][2 * p]), bf16_value(tb[p][2 * j]),
+                                          __builtin_fmaf(bf16_value(ta[i][2 * p + 1]), bf16_value(tb[p][2 * j + 1]), tc[i][j]));
+}
+
 static void amx_emulated(long m, long n, long k0, long k1, int causal, const uint16_t *a, long lda, const uint32_t *b,
                          long ldb, long b_block, float *c, long c_row, long c_col, float alpha) {
-    float tc[16][16];
-    uint16_t ta[16][32], tb[16][32];
-    for (long q = 0; 16 * q < n; q++) {
+    float tc0[16][16], tc1[16][16];
+    uint16_t ta[16][32], tb0[16][32], tb1[16][32];
+    for (long q = 0; 16 * q < n; q += 2) {
+        int two = 16 * (q + 1) < n;
         for (long r0 = 0; r0 < m; r0 += 16) {
-            memset(tc, 0, sizeof tc);
+            memset(tc0, 0, sizeof tc0);
+            memset(tc1, 0, sizeof tc1);
             for (long k = block_start(causal, q, k0); k < k1; k += 32) {
                 for (int r = 0; r < 16; r++) memcpy(ta[r], a + (r0 + r) * lda + k, 64);
-                for (int p = 0; p < 16; p++) memcpy(tb[p], b + q * b_block + (k / 2 + p) * ldb, 64);
-                for (int i = 0; i < 16; i++)
-                    for (int j = 0; j < 16; j++)
-                        for (int p = 0; p < 16; p++)
-                            tc[i][j] = __builtin_fmaf(bf16_value(ta[i][2 * p]), bf16_value(tb[p][2 * j]),
-                                                      __builtin_fmaf(bf16_value(ta[i][2 * p + 1]),
-                                                                     bf16_value(tb[p][2 * j + 1]), tc[i][j]));
+                for (int p = 0; p < 16; p++) memcpy(tb0[p], b + q * b_block + (k / 2 + p) * ldb, 64);
+                emu_dp(tc0, ta, tb0);
+                if (two) {
+                    for (int p = 0; p < 16; p++) memcpy(tb1[p], b + (q + 1) * b_block + (k / 2 + p) * ldb, 64);
+                    emu_dp(tc1, ta, tb1);
+                }
             }
-            store_tile(&tc[0][0], c + r0 * c_row + 16 * q * c_col, c_row, c_col, alpha);
+            store_tile(&tc0[0][0], c + r0 * c_row + 16 * q * c_col, c_row, c_col, alpha);
+            if (two) store_tile(&tc1[0][0], c + r0 * c_row + 16 * (q + 1) * c_col, c_row, c_col, alpha);
         }
     }
 }
@@ -235,8 +299,8 @@ static void amx_emulated(long m, long n, long k0, long k1, int causal, const uin
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Palette 1; tile 0 = C (16 rows of 16 floats), 1 = A (16 rows of 32 bf16), 2 = B (16 pair-rows of 16
- * columns): each 16 rows of 64 bytes. */
+/* Palette 1; tiles 0, 1 = C (16 rows of 16 floats), 2 = A (16 rows of 32 bf16), 3, 4 = B (16 pair-rows of
+ * 16 columns): each 16 rows of 64 bytes. */
 struct tile_config {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -245,26 +309,55 @@ struct tile_config {
 
 __attribute__((target("amx-tile"))) static void tiles_configure(void) {
     static const struct tile_config config __attribute__((aligned(64))) = {
-        .palette = 1, .colsb = {64, 64, 64}, .rows = {16, 16, 16}};
+        .palette = 1, .colsb = {64, 64, 64, 64, 64}, .rows = {16, 16, 16, 16, 16}};
     _tile_loadconfig(&config);
 }
 
 __attribute__((target("amx-tile"))) static void tiles_release(void) { _tile_release(); }
 
+/* Scales a 16×16 block of c (rows of c_row floats) in place. */
+static inline void scale_block(float *c, long c_row, float alpha) {
+    if (alpha == 1.0f) return;
+    for (int r = 0; r < 16; r++)
+        for (int j = 0; j < 16; j++) c[r * c_row + j] *= alpha;
+}
+
 __attribute__((target("amx-tile,amx-bf16")))
 static void amx_hardware(long m, long n, long k0, long k1, int causal, const uint16_t *a, long lda, const uint32_t *b,
                          long ldb, long b_block, float *c, long c_row, long c_col, float alpha) {
-    float tile[256] __attribute__((aligned(64)));
-    for (long q = 0; 16 * q < n; q++) {
+    float tile[2][256] __attribute__((aligned(64)));
+    for (long q = 0; 16 * q < n; q += 2) {
+        int two = 16 * (q + 1) < n;
         for (long r0 = 0; r0 < m; r0 += 16) {
             _tile_zero(0);
+            _tile_zero(1);
+            const uint32_t *b0 = b + q * b_block, *b1 = b0 + b_block;
             for (long k = block_start(causal, q, k0); k < k1; k += 32) {
-                _tile_loadd(1, a + r0 * lda + k, lda * 2);
-                _tile_loadd(2, b + q * b_block + (k / 2) * ldb, ldb * 4);
-                _tile_dpbf16ps(0, 1, 2);
+                _tile_loadd(2, a + r0 * lda + k, lda * 2);
+                _tile_loadd(3, b0 + (k / 2) * ldb, ldb * 4);
+                _tile_dpbf16ps(0, 2, 3);
+                if (two) {
+                    _tile_loadd(4, b1 + (k / 2) * ldb, ldb * 4);
+                    _tile_dpbf16ps(1, 2, 4);
+                }
             }
-            _tile_stored(0, tile, 64);
-            store_tile(tile, c + r0 * c_row + 16 * q * c_col, c_row, c_col, alpha);
+            float *c0 = c + r0 * c_row + 16 * q * c_col, *c1 = c0 + 16 * c_col;
+            if (c_col == 1) {
+                /* Straight into c, then scaled there while the rows are in L1. */
+                _tile_stored(0, c0, c_row * 4);
+                scale_block(c0, c_row, alpha);
+                if (two) {
+                    _tile_stored(1, c1, c_row * 4);
+                    scale_block(c1, c_row, alpha);
+                }
+            } else {
+                _tile_stored(0, tile[0], 64);
+                store_tile(tile[0], c0, c_row, c_col, alpha);
+                if (two) {
+                    _tile_stored(1, tile[1], 64);
+                    store_tile(tile[1], c1, c_row, c_col, alpha);
+                }
+            }
         }
     }
 }

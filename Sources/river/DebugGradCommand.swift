@@ -235,6 +235,10 @@ struct DebugModelBench: ParsableCommand {
             result.phaseS = Dictionary(uniqueKeysWithValues: Transformer.Phase.allCases.map {
                 ("\($0)", model.phaseSeconds[$0.rawValue] / Double(steps))
             })
+            if let a = model.attentionCPUSeconds {
+                result.attentionCpuS = ["pack": a.pack / Double(steps), "products": a.products / Double(steps),
+                                        "softmax": a.softmax / Double(steps)]
+            }
         }
         if sgemmPeakFlag {
             let g = sgemmPeak(n: 2048, threads: threads)
@@ -259,6 +263,8 @@ struct DebugModelBench: ParsableCommand {
         /// bf16: the attention kernel against the portable strips on one sequence (``BF16AttentionCheck``).
         var attentionCheck: AttentionCheck? = nil
         var phaseS: [String: Double]? = nil
+        /// bf16 with --profile: the attention's CPU seconds per step (summed over the cores) by part.
+        var attentionCpuS: [String: Double]? = nil
         var sgemmPeakGflops: Double? = nil
         var mfu: Double? = nil
     }

@@ -19,7 +19,9 @@ int rv_bf16_dot_available(void);
 
 /* c[r·c_row + j·c_col] = alpha · Σ_{kp0 ≤ p < kp1} (A[r, 2p]·B[2p, j] + A[r, 2p+1]·B[2p+1, j]) for
  * r < rows (1…4) and j < width, in the layout above. With `causal`, column block q starts at
- * p = max(kp0, 8q) (its first column's k), for products whose B is zero above the diagonal. `dot` picks
+ * p = max(kp0, 8q) (its first column's k), for products whose B is zero above the diagonal; the dot kernel
+ * takes blocks in pairs, both from the first one's start, so B must also hold zeros in the 16 columns after
+ * each diagonal block (rv_bf16_pairs with `causal` writes them). `dot` picks
  * the VDPBF16PS kernel (only where rv_bf16_dot_available()) or the portable one. Sums run over p in
  * ascending order, one strip per output, so results do not depend on the thread count. */
 void rv_bf16_strip(int dot, int rows, long width, long kp0, long kp1, int causal,
@@ -39,7 +41,8 @@ void rv_bf16_panels(const float *x, long ld, long rows, long D, uint16_t *dst);
  * row `rows` when it is odd, rows up to pad_rows (even), columns cols…width−1. As a B operand:
  * ldb = width, b_block = 16; as the A operand of xᵀ·(…) (rows j, k = i): a_row = 1, a_k = width.
  * With `causal` (x a causal T×T matrix whose row i holds its values up to column ⌈(i+1)/16⌉·16), pair-row
- * p < rows/2 is written only up to column min(cols, ⌈(2p+1)/16⌉·16): all that a causal product reads. */
+ * p < rows/2 holds x up to column min(cols, ⌈(2p+1)/16⌉·16) and zeros for 16 columns more: all that a causal
+ * product reads (the strips take column blocks in pairs from the first block's start). */
 void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
                    uint16_t *dst);
 
@@ -57,9 +60,11 @@ void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_
  *
  * rv_bf16_amx: c[r·c_row + j·c_col] = alpha · Σ_k A[r, k]·B[k, j] for r < m and j < n (both multiples of
  * 16), A row-major bf16 (a[r·lda + k]), B in the pair-rows above (pair-row k/2 of column block q at
- * b + q·b_block + (k/2)·ldb). Column block q sums k from start(q) = (causal and 16q > k0 ? 16q : k0) to
- * k1 in chunks of 32: both operands must hold zeros from k1 up to the last chunk's end. hardware = 0
- * runs the same loop on an emulation of the tiles (any CPU; tests, and the hardware's self-check). */
+ * b + q·b_block + (k/2)·ldb). Column blocks go in pairs (q even, q + 1) sharing each A tile; a pair sums k
+ * from start(q) = (causal and 16q > k0 ? 16q : k0) to k1 in chunks of 32, so with `causal` B must hold
+ * zeros for block q + 1 from there (rv_bf16_pairs writes them), and both operands zeros from k1 up to the
+ * last chunk's end. hardware = 0 runs the same loop on an emulation of the tiles (any CPU; tests, and the
+ * hardware's self-check). */
 int rv_bf16_amx_available(void);
 void rv_bf16_amx_begin(void);
 void rv_bf16_amx_end(void);

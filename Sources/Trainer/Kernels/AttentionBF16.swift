@@ -77,7 +77,7 @@ extension Layers {
     static func attentionBF16ScratchCount(T: Int, D: Int) -> Int { BF16AttentionSlices(T: T, D: D).total }
 
     static func attentionForwardBF16(attOut: Ptr<Float>, probs: Ptr<Float>, qkv: CPtr<Float>, kernel asked: BF16AttentionKernel,
-                                     scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int) {
+                                     scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int, profile: Ptr<Double>? = nil) {
         let D = C / H, ld = 3 * C
         let scale = 1 / Float(D).squareRoot()
         let s = BF16AttentionSlices(T: T, D: D)
@@ -89,6 +89,7 @@ extension Layers {
             let qRows = ws + s.a, kPanels = ws + s.b, vPairs = ws + s.c, strip = ws + s.strip
             if hardware != 0 { rv_bf16_amx_begin() }
             defer { if hardware != 0 { rv_bf16_amx_end() } }
+            var clock = Lap(profile.map { $0 + 3 * worker })
             for task in tasks {
                 let b = task / H, h = task % H
                 let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
@@ -97,6 +98,7 @@ extension Layers {
                 rv_bf16_rows(q, ld, T, D, D, qRows, D)
                 rv_bf16_panels(k, ld, T, D, kPanels)
                 rv_bf16_pairs(v, ld, T, s.padRows, D, D, 0, vPairs)
+                clock.lap(.pack)
                 strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
                     let end = i0 + rows
                     // S = q kᵀ / √D for these rows, keys 0..<keys
@@ -106,18 +108,22 @@ extension Layers {
                         rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(qRows + i0 * D), D / 2, 1,
                                       u32(kPanels), 16, 8 * D, P + i0 * T, T, 1, scale)
                     }
+                    clock.lap(.products)
                     for i in i0..<end {
                         softmaxRow(P + i * T, count: i + 1, capacity: T)
                         (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                     }
+                    clock.lap(.softmax)
                     // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
                     rv_bf16_rows(P + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    clock.lap(.pack)
                     if tiles {
                         rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
                     } else {
                         rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(strip), s.stripWidth / 2, 1,
                                       u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
                     }
+                    clock.lap(.products)
                 }
             }
         }
@@ -125,7 +131,8 @@ extension Layers {
 
     /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP[B, H, T, T] is scratch (laid out as probs).
     static func attentionBackwardBF16(dqkv: Ptr<Float>, dP: Ptr<Float>, dAttOut: CPtr<Float>, qkv: CPtr<Float>, probs: CPtr<Float>,
-                                      kernel asked: BF16AttentionKernel, scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int) {
+                                      kernel asked: BF16AttentionKernel, scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int,
+                                      profile: Ptr<Double>? = nil) {
         let D = C / H, ld = 3 * C
         let scale = 1 / Float(D).squareRoot()
         let s = BF16AttentionSlices(T: T, D: D)
@@ -138,6 +145,7 @@ extension Layers {
             let qT = ws + s.d, dOT = ws + s.e, pPairs = ws + s.f, sPairs = ws + s.g
             if hardware != 0 { rv_bf16_amx_begin() }
             defer { if hardware != 0 { rv_bf16_amx_end() } }
+            var clock = Lap(profile.map { $0 + 3 * worker })
             for task in tasks {
                 let b = task / H, h = task % H
                 let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
@@ -147,6 +155,7 @@ extension Layers {
                 rv_bf16_rows(dO, C, T, D, D, dORows, D)
                 rv_bf16_panels(v, ld, T, D, vPanels)
                 rv_bf16_pairs(k, ld, T, s.padRows, D, D, 0, kPairs)
+                clock.lap(.pack)
                 strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
                     let end = i0 + rows
                     // dP = dO vᵀ for these rows, then dS in place
@@ -156,18 +165,22 @@ extension Layers {
                         rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(dORows + i0 * D), D / 2, 1,
                                       u32(vPanels), 16, 8 * D, G + i0 * T, T, 1, 1)
                     }
+                    clock.lap(.products)
                     for i in i0..<end {
                         softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
                         (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                     }
+                    clock.lap(.softmax)
                     // dq = dS k / √D over keys 0..<end
                     rv_bf16_rows(G + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    clock.lap(.pack)
                     if tiles {
                         rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
                     } else {
                         rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(strip), s.stripWidth / 2, 1,
                                       u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
                     }
+                    clock.lap(.products)
                 }
                 // dvᵀ = dOᵀ P and dkᵀ = qᵀ dS / √D: rows d, keys j in 16-blocks, queries i from the block's first
                 // key (P and dS are 0 above the diagonal); stored transposed into dv, dk.
@@ -177,12 +190,14 @@ extension Layers {
                     // A = dOᵀ and qᵀ, row-major (rows d, columns i), zero past T.
                     rv_bf16_transposed(dO, C, T, D, s.padRows, dOT, s.padRows)
                     rv_bf16_transposed(q, ld, T, D, s.padRows, qT, s.padRows)
+                    clock.lap(.pack)
                     rv_bf16_amx(hardware, D, T, 0, T, 1, dOT, s.padRows, u32(pPairs), s.keyWidth, 16, dv, 1, ld, 1)
                     rv_bf16_amx(hardware, D, T, 0, T, 1, qT, s.padRows, u32(sPairs), s.keyWidth, 16, dk, 1, ld, scale)
                 } else {
                     // A = the pair-rows of dO and q, read down their columns.
                     rv_bf16_pairs(dO, C, T, s.padRows, D, D, 0, dOT)
                     rv_bf16_pairs(q, ld, T, s.padRows, D, D, 0, qT)
+                    clock.lap(.pack)
                     var d0 = 0
                     while d0 < D {
                         let rows = Int32(min(4, D - d0))
@@ -193,7 +208,26 @@ extension Layers {
                         d0 += 4
                     }
                 }
+                clock.lap(.products)
             }
+        }
+    }
+
+    /// With a profile (3 Doubles per worker), each worker adds the seconds it spends packing operands,
+    /// in the products and in the softmax (forward or backward) to its three slots.
+    struct Lap {
+        enum Part: Int { case pack, products, softmax }
+        let slots: Ptr<Double>?
+        var last: UInt64
+        init(_ slots: Ptr<Double>?) {
+            self.slots = slots
+            last = slots == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        }
+        @inline(__always) mutating func lap(_ part: Part) {
+            guard let slots else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            slots[part.rawValue] += Double(now - last) / 1e9
+            last = now
         }
     }
 

@@ -123,6 +123,28 @@ final class BF16Matmul {
     /// Why a faster attention kernel is not used (nil when none is faster on this CPU).
     let attentionReason: String?
     private var attentionScratch = Scratch<UInt16>()
+    // While profiling: per worker, seconds spent packing, in the products and in the softmax.
+    private var attentionProfileSlots = Scratch<Double>()
+    private var attentionProfile: Ptr<Double>? {
+        guard profiling else { return nil }
+        if attentionProfileSlots.pointer == nil {
+            attentionProfileSlots.reserve(3 * Parallel.workers).initialize(repeating: 0, count: 3 * Parallel.workers)
+        }
+        return attentionProfileSlots.pointer
+    }
+
+    /// While ``profiling``: CPU seconds (summed over the cores) of the bf16 attention spent packing operands,
+    /// in the products and in the softmax and its backward pass, since the last reset.
+    var attentionCPUSeconds: (pack: Double, products: Double, softmax: Double) {
+        guard let p = attentionProfileSlots.pointer else { return (0, 0, 0) }
+        var t = (0.0, 0.0, 0.0)
+        for w in 0..<Parallel.workers { t.0 += p[3 * w]; t.1 += p[3 * w + 1]; t.2 += p[3 * w + 2] }
+        return t
+    }
+
+    func resetAttentionProfile() {
+        attentionProfileSlots.pointer?.update(repeating: 0, count: 3 * Parallel.workers)
+    }
     private var attentionShapes: Set<[Int]> = []
 
     /// Causal self-attention with bf16 product inputs (``Layers/attentionForwardBF16(attOut:probs:qkv:kernel:scratch:B:T:C:H:)``);
@@ -131,7 +153,7 @@ final class BF16Matmul {
     func attentionForward<S: ModelScalar>(attOut: Ptr<S>, probs: Ptr<S>, qkv: CPtr<S>, B: Int, T: Int, C: Int, H: Int) {
         let scratch = attentionScratch(T: T, D: C / H)
         Layers.attentionForwardBF16(attOut: float(attOut), probs: float(probs), qkv: float(qkv), kernel: attentionKernel,
-                                    scratch: scratch, B: B, T: T, C: C, H: H)
+                                    scratch: scratch, B: B, T: T, C: C, H: H, profile: attentionProfile)
     }
 
     /// The backward pass of ``attentionForward(attOut:probs:qkv:B:T:C:H:)``.
@@ -139,7 +161,8 @@ final class BF16Matmul {
                                            B: Int, T: Int, C: Int, H: Int) {
         let scratch = attentionScratch(T: T, D: C / H)
         Layers.attentionBackwardBF16(dqkv: float(dqkv), dP: float(dP), dAttOut: float(dAttOut), qkv: float(qkv),
-                                     probs: float(probs), kernel: attentionKernel, scratch: scratch, B: B, T: T, C: C, H: H)
+                                     probs: float(probs), kernel: attentionKernel, scratch: scratch, B: B, T: T, C: C, H: H,
+                                     profile: attentionProfile)
     }
 
     private func attentionScratch(T: Int, D: Int) -> Ptr<UInt16> {

@@ -59,6 +59,7 @@ final class Network<S: ModelScalar> {
     func resetProfile() {
         for i in phaseTotals.indices { phaseTotals[i] = 0 }
         matmul?.convertSeconds = 0
+        matmul?.resetAttentionProfile()
     }
 
     @inline(__always) private func time(_ phase: TransformerPhase, _ body: () -> Void) {

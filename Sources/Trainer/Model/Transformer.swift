@@ -43,6 +43,9 @@ public final class Transformer {
     /// Seconds spent per ``Phase`` since the last reset (only while ``profiling``).
     public var phaseSeconds: [Double] { network.phaseSeconds }
     public func resetProfile() { network.resetProfile() }
+    /// bf16 runs while ``profiling``: CPU seconds (summed over the cores) the attention spent packing
+    /// operands, in its products and in the softmax, since the last ``resetProfile()``.
+    public var attentionCPUSeconds: (pack: Double, products: Double, softmax: Double)? { network.matmul?.attentionCPUSeconds }
 
     /// Total parameter count for a config (no allocation).
     public static func parameterCount(for config: TransformerConfig) -> Int { ParameterLayout(config).count }
