@@ -192,21 +192,22 @@ void rv_bf16_panels(const float *x, long ld, long rows, long D, uint16_t *dst) {
     }
 }
 
-void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
-                   uint16_t *dst) {
+/* Pair-rows first_row/2 … of x's pair layout from its rows first_row … first_row + rows − 1 (x points at
+ * row first_row, dst at pair-row first_row/2; first_row even); a last odd row of all `total_rows` pairs
+ * with zeros. Causal: pair-row p is written up to min(cols, ⌈(2p+1)/16⌉·16), then zeros for 16 columns. */
+static void pairs_of_rows(const float *x, long ld, long first_row, long rows, long total_rows, long cols, long width,
+                          int causal, uint16_t *dst) {
     for (long p = 0; 2 * p < rows; p++) {
+        long row = first_row + 2 * p;
         const float *even = x + 2 * p * ld;
-        long n = cols;
-        long zeros = cols; /* columns from n up to here are written 0 */
+        long n = cols, zeros = width;
         if (causal) {
-            long limit = (2 * p + 1 + 15) / 16 * 16;
+            long limit = (row + 1 + 15) / 16 * 16;
             if (limit < n) n = limit;
             zeros = limit + 16 < cols ? limit + 16 : cols;
-        } else {
-            zeros = width;
         }
         uint32_t *out = (uint32_t *)dst + p * width;
-        if (2 * p + 1 < rows) {
+        if (row + 1 < total_rows) {
             const float *odd = even + ld;
             for (long j = 0; j < n; j++) out[j] = pair_bits(even[j], odd[j]);
         } else {
@@ -214,8 +215,18 @@ void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols,
         }
         if (zeros > n) memset(out + n, 0, (size_t)(zeros - n) * 4);
     }
+}
+
+void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
+                   uint16_t *dst) {
+    pairs_of_rows(x, ld, 0, rows, rows, cols, width, causal, dst);
     long first_zero = (rows + 1) / 2 * 2;
     if (pad_rows > first_zero) memset(dst + first_zero * width, 0, (size_t)(pad_rows - first_zero) * (size_t)width * 2);
+}
+
+void rv_bf16_causal_pairs(const float *x, long ld, long first_row, long rows, long total_rows, long width,
+                          uint16_t *dst) {
+    pairs_of_rows(x, ld, first_row, rows, total_rows, total_rows, width, 1, dst);
 }
 
 void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_rows, uint16_t *dst, long ldd) {

@@ -46,6 +46,13 @@ void rv_bf16_panels(const float *x, long ld, long rows, long D, uint16_t *dst);
 void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
                    uint16_t *dst);
 
+/* The causal pair-rows (as rv_bf16_pairs with `causal`, cols = T = total_rows) of rows first_row …
+ * first_row + rows − 1 of a causal T×T matrix: x points at row first_row, dst at pair-row first_row/2 of a
+ * layout `width` columns wide; first_row is even, and `rows` too unless the strip ends at row T. A strip of
+ * query rows adds its pair-rows while its values are in cache; the pair-rows past T are left to the caller. */
+void rv_bf16_causal_pairs(const float *x, long ld, long first_row, long rows, long total_rows, long width,
+                          uint16_t *dst);
+
 /* dst[j·ldd + i] = bf16(x[i·ld + j]) for i < rows, j < cols; 0 for rows ≤ i < pad_rows: xᵀ as a row-major
  * A operand of the AMX kernel. */
 void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_rows, uint16_t *dst, long ldd);

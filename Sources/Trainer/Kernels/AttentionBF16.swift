@@ -173,6 +173,9 @@ extension Layers {
                     clock.lap(.softmax)
                     // dq = dS k / √D over keys 0..<end
                     rv_bf16_rows(G + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    // these rows' pair-rows of P and dS for dvᵀ and dkᵀ below, while they are in cache
+                    rv_bf16_causal_pairs(P + i0 * T, T, i0, rows, T, s.keyWidth, pPairs + i0 * s.keyWidth)
+                    rv_bf16_causal_pairs(G + i0 * T, T, i0, rows, T, s.keyWidth, sPairs + i0 * s.keyWidth)
                     clock.lap(.pack)
                     if tiles {
                         rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
@@ -184,8 +187,9 @@ extension Layers {
                 }
                 // dvᵀ = dOᵀ P and dkᵀ = qᵀ dS / √D: rows d, keys j in 16-blocks, queries i from the block's first
                 // key (P and dS are 0 above the diagonal); stored transposed into dv, dk.
-                rv_bf16_pairs(P, T, T, s.padRows, T, s.keyWidth, 1, pPairs)
-                rv_bf16_pairs(G, T, T, s.padRows, T, s.keyWidth, 1, sPairs)
+                let pastT = (T + 1) / 2 * 2 * s.keyWidth, padding = (s.padRows - (T + 1) / 2 * 2) * s.keyWidth
+                (pPairs + pastT).update(repeating: 0, count: padding)
+                (sPairs + pastT).update(repeating: 0, count: padding)
                 if tiles {
                     // A = dOᵀ and qᵀ, row-major (rows d, columns i), zero past T.
                     rv_bf16_transposed(dO, C, T, D, s.padRows, dOT, s.padRows)

@@ -10,8 +10,9 @@ import LinearAlgebra
 ///   inputs rounded to bfloat16 and accumulate in Float32, as PyTorch's `torch.autocast(dtype=bfloat16)`
 ///   does on CPUs with AMX. Master weights, gradients, AdamW, norms, softmax, the loss and every
 ///   reduction stay in Float32; outputs of the products are Float32 (autocast rounds them to bf16 — we keep
-///   the extra precision because it costs nothing here). The attention's per-head score and value products
-///   (12·layers·width·T FLOPs per token, ≈ 10% of the 0.86M model's) stay in Float32.
+///   the extra precision because it costs nothing here). The attention's six per-head products take bf16
+///   inputs too (``Layers/attentionForwardBF16(attOut:probs:qkv:kernel:scratch:B:T:C:H:profile:)``); its
+///   softmax and the probabilities kept for the backward pass stay Float32.
 public enum Precision: String, Codable, CaseIterable, Sendable {
     case fp32, bf16
 }
