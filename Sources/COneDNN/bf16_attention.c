@@ -67,7 +67,10 @@ static void strip_portable(int rows, long width, long kp0, long kp1, int causal,
     const uint32_t *ar[4] = {a, a + (rows > 1 ? a_row : 0), a + (rows > 2 ? 2 * a_row : 0), a + (rows > 3 ? 3 * a_row : 0)};
     for (long q = 0; q * 16 < width; q++) {
         long w = width - 16 * q < 16 ? width - 16 * q : 16;
-        long start = causal && 8 * q > kp0 ? 8 * q : kp0;
+        /* Causal blocks start where their pair (q even, q + 1) starts, as in the dot kernel: the extra
+         * terms of an odd block are exact zeros, and the zeros B must hold there are checked here too. */
+        long pair = q & ~1L;
+        long start = causal && 8 * pair > kp0 ? 8 * pair : kp0;
         v16f acc[4] = {{0}, {0}, {0}, {0}};
         const uint32_t *bq = b + q * b_block;
         for (long p = start; p < kp1; p++) {
@@ -272,7 +275,8 @@ static inline float bf16_value(uint16_t h) {
 }
 
 /* The tiles in software: the same loads (16 rows of 64 bytes at a byte stride), the same dot product per
- * pair (odd product, then even, as Float32 FMAs) and the same loop as the hardware kernel below: pairs of
+ * pair (odd product, then even, as Float32 FMAs: the order VDPBF16PS is specified with; TDPBF16PS's may
+ * differ, which the self-check's tolerance allows) and the same loop as the hardware kernel below: pairs of
  * 16-column blocks sharing each A tile, two accumulator tiles. */
 static void emu_dp(float tc[16][16], uint16_t ta[16][32], uint16_t tb[16][32]) {
     for (int i = 0; i < 16; i++)
@@ -280,6 +284,27 @@ static void emu_dp(float tc[16][16], uint16_t ta[16][32], uint16_t tb[16][32]) {
             for (int p = 0; p < 16; p++)
                 tc[i][j] = __builtin_fmaf(bf16_value(ta[i][2 * p]), bf16_value(tb[p][2 * j]),
                                           __builtin_fmaf(bf16_value(ta[i][2 * p + 1]), bf16_value(tb[p][2 * j + 1]), tc[i][j]));
+}
+
+/* The tiles of one chunk of `valid` ≤ 32 k (even) as 16 rows of 64 bytes: A's rows, B's pair-rows for one
+ * or two column blocks (b1 may be NULL), zeros past `valid`. The hardware kernel loads its last, partial
+ * chunk from here, so nothing past k1 is read: the products never see the values that follow (a future
+ * key's value, say), not even multiplied by zero. */
+static void tail_tiles(const uint16_t *a, long lda, const uint32_t *b0, const uint32_t *b1, long ldb, long valid,
+                       uint16_t ta[16][32], uint16_t tb0[16][32], uint16_t tb1[16][32]) {
+    for (int r = 0; r < 16; r++) {
+        memcpy(ta[r], a + r * lda, (size_t)valid * 2);
+        memset(ta[r] + valid, 0, (size_t)(32 - valid) * 2);
+    }
+    for (int p = 0; p < 16; p++) {
+        if (2 * p < valid) {
+            memcpy(tb0[p], b0 + p * ldb, 64);
+            if (b1) memcpy(tb1[p], b1 + p * ldb, 64);
+        } else {
+            memset(tb0[p], 0, 64);
+            if (b1) memset(tb1[p], 0, 64);
+        }
+    }
 }
 
 static void amx_emulated(long m, long n, long k0, long k1, int causal, const uint16_t *a, long lda, const uint32_t *b,
@@ -292,13 +317,11 @@ static void amx_emulated(long m, long n, long k0, long k1, int causal, const uin
             memset(tc0, 0, sizeof tc0);
             memset(tc1, 0, sizeof tc1);
             for (long k = block_start(causal, q, k0); k < k1; k += 32) {
-                for (int r = 0; r < 16; r++) memcpy(ta[r], a + (r0 + r) * lda + k, 64);
-                for (int p = 0; p < 16; p++) memcpy(tb0[p], b + q * b_block + (k / 2 + p) * ldb, 64);
+                long valid = k1 - k < 32 ? k1 - k : 32;
+                tail_tiles(a + r0 * lda + k, lda, b + q * b_block + (k / 2) * ldb, two ? b + (q + 1) * b_block + (k / 2) * ldb : NULL,
+                           ldb, valid, ta, tb0, tb1);
                 emu_dp(tc0, ta, tb0);
-                if (two) {
-                    for (int p = 0; p < 16; p++) memcpy(tb1[p], b + (q + 1) * b_block + (k / 2 + p) * ldb, 64);
-                    emu_dp(tc1, ta, tb1);
-                }
+                if (two) emu_dp(tc1, ta, tb1);
             }
             store_tile(&tc0[0][0], c + r0 * c_row + 16 * q * c_col, c_row, c_col, alpha);
             if (two) store_tile(&tc1[0][0], c + r0 * c_row + 16 * (q + 1) * c_col, c_row, c_col, alpha);
@@ -337,6 +360,7 @@ __attribute__((target("amx-tile,amx-bf16")))
 static void amx_hardware(long m, long n, long k0, long k1, int causal, const uint16_t *a, long lda, const uint32_t *b,
                          long ldb, long b_block, float *c, long c_row, long c_col, float alpha) {
     float tile[2][256] __attribute__((aligned(64)));
+    struct { uint16_t a[16][32], b0[16][32], b1[16][32]; } tail __attribute__((aligned(64)));
     for (long q = 0; 16 * q < n; q += 2) {
         int two = 16 * (q + 1) < n;
         for (long r0 = 0; r0 < m; r0 += 16) {
@@ -344,6 +368,19 @@ static void amx_hardware(long m, long n, long k0, long k1, int causal, const uin
             _tile_zero(1);
             const uint32_t *b0 = b + q * b_block, *b1 = b0 + b_block;
             for (long k = block_start(causal, q, k0); k < k1; k += 32) {
+                if (k + 32 > k1) {
+                    /* The last, partial chunk: from zero-padded copies (tail_tiles). */
+                    tail_tiles(a + r0 * lda + k, lda, b0 + (k / 2) * ldb, two ? b1 + (k / 2) * ldb : NULL, ldb, k1 - k,
+                               tail.a, tail.b0, tail.b1);
+                    _tile_loadd(2, tail.a, 64);
+                    _tile_loadd(3, tail.b0, 64);
+                    _tile_dpbf16ps(0, 2, 3);
+                    if (two) {
+                        _tile_loadd(4, tail.b1, 64);
+                        _tile_dpbf16ps(1, 2, 4);
+                    }
+                    break;
+                }
                 _tile_loadd(2, a + r0 * lda + k, lda * 2);
                 _tile_loadd(3, b0 + (k / 2) * ldb, ldb * 4);
                 _tile_dpbf16ps(0, 2, 3);
@@ -389,9 +426,13 @@ static int amx_permitted(void) {
 
 int rv_bf16_amx_available(void) {
 #if defined(__x86_64__) && defined(__linux__)
-    static int state = -1;
-    if (state < 0) state = amx_permitted();
-    return state;
+    static int state = -1; /* asked once; concurrent first calls ask twice, with the same answer */
+    int known = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (known < 0) {
+        known = amx_permitted();
+        __atomic_store_n(&state, known, __ATOMIC_RELEASE);
+    }
+    return known;
 #else
     return 0;
 #endif
@@ -420,11 +461,29 @@ void rv_bf16_amx(int hardware, long m, long n, long k0, long k1, int causal, con
     amx_emulated(m, n, k0, k1, causal, a, lda, b, ldb, b_block, c, c_row, c_col, alpha);
 }
 
+/* One product of the self-check on hardware and emulation; the largest difference. */
+static double self_check_case(const uint16_t *a, const uint32_t *b, long k1, int causal, long c_row, long c_col,
+                              float alpha) {
+    enum { M = 32, N = 32 };
+    float hw[M * N], emu[M * N];
+    memset(hw, 0, sizeof hw);
+    memset(emu, 0, sizeof emu);
+    rv_bf16_amx(0, M, N, 0, k1, causal, a, 64, b, N, 16, emu, c_row, c_col, alpha);
+    rv_bf16_amx_begin();
+    rv_bf16_amx(1, M, N, 0, k1, causal, a, 64, b, N, 16, hw, c_row, c_col, alpha);
+    rv_bf16_amx_end();
+    double worst = 0;
+    for (int i = 0; i < M * N; i++) {
+        double d = hw[i] > emu[i] ? hw[i] - emu[i] : emu[i] - hw[i];
+        if (!(d <= worst)) worst = d; /* NaN propagates as the worst */
+    }
+    return worst;
+}
+
 double rv_bf16_amx_self_check(void) {
     enum { M = 32, N = 32, K = 64 };
-    static uint16_t a[M * K];
-    static uint32_t b[(K / 2) * N];
-    static float hw[M * N], emu[M * N];
+    uint16_t a[M * K];
+    uint32_t b[(K / 2) * N];
     uint32_t state = 12345u;
     for (int i = 0; i < M * K; i++) {
         state = state * 1664525u + 1013904223u;
@@ -437,16 +496,13 @@ double rv_bf16_amx_self_check(void) {
         uint16_t hi = rv_bf16_of((float)(int)(state >> 8) / 8388608.0f - 1.0f);
         b[i] = (uint32_t)lo | ((uint32_t)hi << 16);
     }
-    /* B as two column blocks of 16: pair-row p of block q at b + q·16 + p·N. */
-    rv_bf16_amx(0, M, N, 0, K, 0, a, K, b, N, 16, emu, N, 1, 1.0f);
     if (!rv_bf16_amx_available()) return -1;
-    rv_bf16_amx_begin();
-    rv_bf16_amx(1, M, N, 0, K, 0, a, K, b, N, 16, hw, N, 1, 1.0f);
-    rv_bf16_amx_end();
-    double worst = 0;
-    for (int i = 0; i < M * N; i++) {
-        double d = hw[i] > emu[i] ? hw[i] - emu[i] : emu[i] - hw[i];
-        if (!(d <= worst)) worst = d; /* NaN propagates as the worst */
-    }
+    /* B as two column blocks of 16 (pair-row p of block q at b + q·16 + p·32): a plain product; one scaled,
+     * causal and stored transposed (as dvᵀ, dkᵀ are); one whose last chunk of k is partial (as P·v's are). */
+    double worst = self_check_case(a, b, K, 0, N, 1, 1.0f);
+    double w2 = self_check_case(a, b, K, 1, 1, M, 0.125f);
+    double w3 = self_check_case(a, b, 48, 0, N, 1, 0.5f);
+    if (!(w2 <= worst)) worst = w2;
+    if (!(w3 <= worst)) worst = w3;
     return worst;
 }

@@ -1,5 +1,5 @@
 /* Products of the trainer's bf16 attention: per (sequence, head), the score, value and gradient products
- * with bf16 inputs and Float32 accumulation, on register strips of at most 4 rows × 16 columns.
+ * with bf16 inputs and Float32 accumulation, on register strips of at most 4 rows × 32 columns, or on AMX tiles.
  *
  * Operands are packed so that every step of a strip takes two consecutive k at once:
  *   - A: the pair (A[r, 2p], A[r, 2p+1]) is one uint32 (even k in the low half) at a[r·a_row + p·a_k];
@@ -68,19 +68,20 @@ void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_
  * rv_bf16_amx: c[r·c_row + j·c_col] = alpha · Σ_k A[r, k]·B[k, j] for r < m and j < n (both multiples of
  * 16), A row-major bf16 (a[r·lda + k]), B in the pair-rows above (pair-row k/2 of column block q at
  * b + q·b_block + (k/2)·ldb). Column blocks go in pairs (q even, q + 1) sharing each A tile; a pair sums k
- * from start(q) = (causal and 16q > k0 ? 16q : k0) to k1 in chunks of 32, so with `causal` B must hold
- * zeros for block q + 1 from there (rv_bf16_pairs writes them), and both operands zeros from k1 up to the
- * last chunk's end. hardware = 0 runs the same loop on an emulation of the tiles (any CPU; tests, and the
- * hardware's self-check). */
+ * from start(q) = (causal and 16q > k0 ? 16q : k0) to k1 in chunks of 32 (k0, k1 even), so with `causal`
+ * B must hold zeros for block q + 1 from there (rv_bf16_pairs writes them). A last, partial chunk is loaded
+ * from zero-padded copies: nothing at or past k1 is read. hardware = 0 runs the same loop on an emulation of
+ * the tiles (any CPU; tests, and the hardware's self-check). */
 int rv_bf16_amx_available(void);
 void rv_bf16_amx_begin(void);
 void rv_bf16_amx_end(void);
 void rv_bf16_amx(int hardware, long m, long n, long k0, long k1, int causal, const uint16_t *a, long lda,
                  const uint32_t *b, long ldb, long b_block, float *c, long c_row, long c_col, float alpha);
 
-/* The largest absolute difference between the hardware tiles and their emulation on a fixed 32×32×64
- * product of values in [−1, 1) (sums of 64 products: a few 1e-6 from the order of the additions), or −1
- * where AMX is not available. */
+/* The largest absolute difference between the hardware tiles and their emulation on fixed 32×32 products
+ * of values in [−1, 1) — plain (k 64); scaled, causal and stored transposed; with a partial last chunk
+ * (k 48) — sums of ≤ 64 products, a few 1e-6 from the order of the additions; or −1 where AMX is not
+ * available. */
 double rv_bf16_amx_self_check(void);
 
 #endif

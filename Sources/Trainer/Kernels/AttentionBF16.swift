@@ -115,7 +115,7 @@ extension Layers {
                     }
                     clock.lap(.softmax)
                     // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
-                    rv_bf16_rows(P + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    rv_bf16_rows(P + i0 * T, T, rows, end, (end + 1) / 2 * 2, strip, s.stripWidth)
                     clock.lap(.pack)
                     if tiles {
                         rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
@@ -172,7 +172,7 @@ extension Layers {
                     }
                     clock.lap(.softmax)
                     // dq = dS k / √D over keys 0..<end
-                    rv_bf16_rows(G + i0 * T, T, rows, end, s.chunkEnd(end, tiles: tiles), strip, s.stripWidth)
+                    rv_bf16_rows(G + i0 * T, T, rows, end, (end + 1) / 2 * 2, strip, s.stripWidth)
                     // these rows' pair-rows of P and dS for dvᵀ and dkᵀ below, while they are in cache
                     rv_bf16_causal_pairs(P + i0 * T, T, i0, rows, T, s.keyWidth, pPairs + i0 * s.keyWidth)
                     rv_bf16_causal_pairs(G + i0 * T, T, i0, rows, T, s.keyWidth, sPairs + i0 * s.keyWidth)
@@ -255,8 +255,7 @@ extension Layers {
 
 /// Offsets (UInt16 elements, each a multiple of 32: 64-byte aligned) of the pieces of one worker's bf16
 /// attention scratch; the forward pass uses a, b, c and strip, the backward pass all of them. Rows along
-/// the sequence are padded with zeros to `padRows` = T rounded up to 32, plus 32: an AMX chunk of 32 keys
-/// that starts at a multiple of 16 below T ends there at the latest.
+/// the sequence are padded with zeros to `padRows` = T rounded up to 32, plus 32.
 struct BF16AttentionSlices {
     /// Row length of the packed probability strips and of the causal pair-rows of P and dS.
     let stripWidth: Int, keyWidth: Int, padRows: Int
@@ -282,9 +281,6 @@ struct BF16AttentionSlices {
         total = strip + align(16 * stripWidth)
     }
 
-    /// Where a strip's packed probabilities end (zeros from `end`): the next pair, or for AMX the end of
-    /// the last chunk of 32 keys.
-    func chunkEnd(_ end: Int, tiles: Bool) -> Int { tiles ? (end + 31) / 32 * 32 : (end + 1) / 2 * 2 }
 }
 
 /// A check of this CPU's bf16 attention kernel against the portable strips (`river debug-model bench

@@ -322,7 +322,7 @@ final class BF16Matmul {
     static var onednnISA: String { String(cString: rv_onednn_isa()) }
 }
 
-/// A grow-only buffer.
+/// A grow-only buffer, 64-byte aligned (a cache line; AMX tile rows are 64 bytes).
 private struct Scratch<T> {
     private(set) var pointer: UnsafeMutablePointer<T>?
     private var capacity = 0
@@ -330,7 +330,8 @@ private struct Scratch<T> {
     mutating func reserve(_ count: Int) -> UnsafeMutablePointer<T> {
         if count > capacity || pointer == nil {
             pointer?.deallocate()
-            pointer = .allocate(capacity: max(count, 1))
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<T>.stride, alignment: 64)
+            pointer = raw.bindMemory(to: T.self, capacity: max(count, 1))
             capacity = max(count, 1)
         }
         return pointer!
