@@ -81,15 +81,15 @@ struct AttentionKernelTests {
                 let r = Self.reference(s, qkv: qkv, dOut: dOut, b: b, h: h)
                 let P = (b * H + h) * T * T
                 for i in 0..<T {
-                    for j in 0...i { worst.probs = max(worst.probs, abs(Double(probs[P + i * T + j]) - r.probs[i * T + j])) }
+                    for j in 0...i { worst.probs = AttentionBF16Tests.worse(worst.probs, abs(Double(probs[P + i * T + j]) - r.probs[i * T + j])) }
                     // The documented layout: zeros after the diagonal up to the next multiple of 16 (or T).
                     for j in (i + 1)..<max(i + 1, min(T, (i + 16) / 16 * 16)) where probs[P + i * T + j] != 0 { maskOK = false }
                     for d in 0..<D {
                         let row = (b * T + i) * 3 * C + h * D + d
-                        worst.out = max(worst.out, abs(Double(out[(b * T + i) * C + h * D + d]) - r.out[i * D + d]))
-                        worst.dq = max(worst.dq, abs(Double(dqkv[row]) - r.dq[i * D + d]))
-                        worst.dk = max(worst.dk, abs(Double(dqkv[row + C]) - r.dk[i * D + d]))
-                        worst.dv = max(worst.dv, abs(Double(dqkv[row + 2 * C]) - r.dv[i * D + d]))
+                        worst.out = AttentionBF16Tests.worse(worst.out, abs(Double(out[(b * T + i) * C + h * D + d]) - r.out[i * D + d]))
+                        worst.dq = AttentionBF16Tests.worse(worst.dq, abs(Double(dqkv[row]) - r.dq[i * D + d]))
+                        worst.dk = AttentionBF16Tests.worse(worst.dk, abs(Double(dqkv[row + C]) - r.dk[i * D + d]))
+                        worst.dv = AttentionBF16Tests.worse(worst.dv, abs(Double(dqkv[row + 2 * C]) - r.dv[i * D + d]))
                     }
                 }
             }
@@ -119,8 +119,10 @@ struct AttentionKernelTests {
             for i in 0..<T {
                 for d in 0..<D {
                     let row = i * 3 * C + h * D + d
-                    worst = max(worst, abs(out[i * C + h * D + d] - r.out[i * D + d]), abs(dqkv[row] - r.dq[i * D + d]),
-                                abs(dqkv[row + C] - r.dk[i * D + d]), abs(dqkv[row + 2 * C] - r.dv[i * D + d]))
+                    for e in [abs(out[i * C + h * D + d] - r.out[i * D + d]), abs(dqkv[row] - r.dq[i * D + d]),
+                              abs(dqkv[row + C] - r.dk[i * D + d]), abs(dqkv[row + 2 * C] - r.dv[i * D + d])] {
+                        worst = AttentionBF16Tests.worse(worst, e)
+                    }
                 }
             }
         }
