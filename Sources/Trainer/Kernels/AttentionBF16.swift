@@ -81,50 +81,32 @@ extension Layers {
         let D = C / H, ld = 3 * C
         let scale = 1 / Float(D).squareRoot()
         let s = BF16AttentionSlices(T: T, D: D)
-        let kernel = asked.fits(T: T, D: D) ? asked : asked.stripKernel
-        let tiles = kernel == .amx || kernel == .amxEmulated, hardware: Int32 = kernel == .amx ? 1 : 0
-        let dot: Int32 = kernel == .dot ? 1 : 0
-        Parallel.chunks(B * H) { worker, tasks in
-            let ws = scratch + worker * s.total
+        let pass = BF16AttentionPass(asked, T: T, D: D)
+        let tiles = pass.tiles
+        pass.forEachHead(B: B, H: H, scratch: scratch, slice: s.total, profile: profile) { ws, clock, task, b, h in
             let qRows = ws + s.a, kPanels = ws + s.b, vPairs = ws + s.c, strip = ws + s.strip
-            if hardware != 0 { rv_bf16_amx_begin() }
-            defer { if hardware != 0 { rv_bf16_amx_end() } }
-            var clock = Lap(profile.map { $0 + 3 * worker })
-            for task in tasks {
-                let b = task / H, h = task % H
-                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
-                let P = probs + task * T * T
-                let o = attOut + b * T * C + h * D
-                rv_bf16_rows(q, ld, T, D, D, qRows, D)
-                rv_bf16_panels(k, ld, T, D, kPanels)
-                rv_bf16_pairs(v, ld, T, s.padRows, D, D, 0, vPairs)
-                clock.lap(.pack)
-                strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
-                    let end = i0 + rows
-                    // S = q kᵀ / √D for these rows, keys 0..<keys
-                    if tiles {
-                        rv_bf16_amx(hardware, 16, keys, 0, D, 0, qRows + i0 * D, D, u32(kPanels), 16, 8 * D, P + i0 * T, T, 1, scale)
-                    } else {
-                        rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(qRows + i0 * D), D / 2, 1,
-                                      u32(kPanels), 16, 8 * D, P + i0 * T, T, 1, scale)
-                    }
-                    clock.lap(.products)
-                    for i in i0..<end {
-                        softmaxRow(P + i * T, count: i + 1, capacity: T)
-                        (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
-                    }
-                    clock.lap(.softmax)
-                    // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
-                    rv_bf16_rows(P + i0 * T, T, rows, end, (end + 1) / 2 * 2, strip, s.stripWidth)
-                    clock.lap(.pack)
-                    if tiles {
-                        rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
-                    } else {
-                        rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(strip), s.stripWidth / 2, 1,
-                                      u32(vPairs), D, 16, o + i0 * C, C, 1, 1)
-                    }
-                    clock.lap(.products)
+            let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+            let P = probs + task * T * T
+            let o = attOut + b * T * C + h * D
+            rv_bf16_rows(q, ld, T, D, D, qRows, D)
+            rv_bf16_panels(k, ld, T, D, kPanels)
+            rv_bf16_pairs(v, ld, T, s.padRows, D, D, 0, vPairs)
+            clock.lap(.pack)
+            strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
+                let end = i0 + rows
+                // S = q kᵀ / √D for these rows, keys 0..<keys
+                pass.againstPanels(rows: rows, keys: keys, D: D, a: qRows + i0 * D, panels: kPanels, c: P + i0 * T, ldc: T, alpha: scale)
+                clock.lap(.products)
+                for i in i0..<end {
+                    softmaxRow(P + i * T, count: i + 1, capacity: T)
+                    (P + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                 }
+                clock.lap(.softmax)
+                // out = P v over keys 0..<end (P is 0 right of each row's diagonal)
+                rv_bf16_rows(P + i0 * T, T, rows, end, (end + 1) / 2 * 2, strip, s.stripWidth)
+                clock.lap(.pack)
+                pass.acrossPairs(rows: rows, end: end, D: D, a: strip, lda: s.stripWidth, pairs: vPairs, c: o + i0 * C, ldc: C, alpha: 1)
+                clock.lap(.products)
             }
         }
     }
@@ -136,83 +118,115 @@ extension Layers {
         let D = C / H, ld = 3 * C
         let scale = 1 / Float(D).squareRoot()
         let s = BF16AttentionSlices(T: T, D: D)
-        let kernel = asked.fits(T: T, D: D) ? asked : asked.stripKernel
-        let tiles = kernel == .amx || kernel == .amxEmulated, hardware: Int32 = kernel == .amx ? 1 : 0
-        let dot: Int32 = kernel == .dot ? 1 : 0
-        Parallel.chunks(B * H) { worker, tasks in
-            let ws = scratch + worker * s.total
+        let pass = BF16AttentionPass(asked, T: T, D: D)
+        let (tiles, hardware, dot) = (pass.tiles, pass.hardware, pass.dot)
+        pass.forEachHead(B: B, H: H, scratch: scratch, slice: s.total, profile: profile) { ws, clock, task, b, h in
             let dORows = ws + s.a, vPanels = ws + s.b, kPairs = ws + s.c, strip = ws + s.strip
             let qT = ws + s.d, dOT = ws + s.e, pPairs = ws + s.f, sPairs = ws + s.g
-            if hardware != 0 { rv_bf16_amx_begin() }
-            defer { if hardware != 0 { rv_bf16_amx_end() } }
-            var clock = Lap(profile.map { $0 + 3 * worker })
-            for task in tasks {
-                let b = task / H, h = task % H
-                let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
-                let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
-                let P = probs + task * T * T, G = dP + task * T * T
-                let dO = dAttOut + b * T * C + h * D
-                rv_bf16_rows(dO, C, T, D, D, dORows, D)
-                rv_bf16_panels(v, ld, T, D, vPanels)
-                rv_bf16_pairs(k, ld, T, s.padRows, D, D, 0, kPairs)
-                clock.lap(.pack)
-                strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
-                    let end = i0 + rows
-                    // dP = dO vᵀ for these rows, then dS in place
-                    if tiles {
-                        rv_bf16_amx(hardware, 16, keys, 0, D, 0, dORows + i0 * D, D, u32(vPanels), 16, 8 * D, G + i0 * T, T, 1, 1)
-                    } else {
-                        rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(dORows + i0 * D), D / 2, 1,
-                                      u32(vPanels), 16, 8 * D, G + i0 * T, T, 1, 1)
-                    }
-                    clock.lap(.products)
-                    for i in i0..<end {
-                        softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
-                        (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
-                    }
-                    clock.lap(.softmax)
-                    // dq = dS k / √D over keys 0..<end
-                    rv_bf16_rows(G + i0 * T, T, rows, end, (end + 1) / 2 * 2, strip, s.stripWidth)
-                    // these rows' pair-rows of P and dS for dvᵀ and dkᵀ below, while they are in cache
-                    rv_bf16_causal_pairs(P + i0 * T, T, i0, rows, T, s.keyWidth, pPairs + i0 * s.keyWidth)
-                    rv_bf16_causal_pairs(G + i0 * T, T, i0, rows, T, s.keyWidth, sPairs + i0 * s.keyWidth)
-                    clock.lap(.pack)
-                    if tiles {
-                        rv_bf16_amx(hardware, 16, D, 0, end, 0, strip, s.stripWidth, u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
-                    } else {
-                        rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(strip), s.stripWidth / 2, 1,
-                                      u32(kPairs), D, 16, dq + i0 * ld, ld, 1, scale)
-                    }
-                    clock.lap(.products)
-                }
-                // dvᵀ = dOᵀ P and dkᵀ = qᵀ dS / √D: rows d, keys j in 16-blocks, queries i from the block's first
-                // key (P and dS are 0 above the diagonal); stored transposed into dv, dk.
-                let pastT = (T + 1) / 2 * 2 * s.keyWidth, padding = (s.padRows - (T + 1) / 2 * 2) * s.keyWidth
-                (pPairs + pastT).update(repeating: 0, count: padding)
-                (sPairs + pastT).update(repeating: 0, count: padding)
-                if tiles {
-                    // A = dOᵀ and qᵀ, row-major (rows d, columns i), zero past T.
-                    rv_bf16_transposed(dO, C, T, D, s.padRows, dOT, s.padRows)
-                    rv_bf16_transposed(q, ld, T, D, s.padRows, qT, s.padRows)
-                    clock.lap(.pack)
-                    rv_bf16_amx(hardware, D, T, 0, T, 1, dOT, s.padRows, u32(pPairs), s.keyWidth, 16, dv, 1, ld, 1)
-                    rv_bf16_amx(hardware, D, T, 0, T, 1, qT, s.padRows, u32(sPairs), s.keyWidth, 16, dk, 1, ld, scale)
-                } else {
-                    // A = the pair-rows of dO and q, read down their columns.
-                    rv_bf16_pairs(dO, C, T, s.padRows, D, D, 0, dOT)
-                    rv_bf16_pairs(q, ld, T, s.padRows, D, D, 0, qT)
-                    clock.lap(.pack)
-                    var d0 = 0
-                    while d0 < D {
-                        let rows = Int32(min(4, D - d0))
-                        rv_bf16_strip(dot, rows, T, 0, (T + 1) / 2, 1, u32(dOT) + d0, 1, D, u32(pPairs), s.keyWidth, 16,
-                                      dv + d0, 1, ld, 1)
-                        rv_bf16_strip(dot, rows, T, 0, (T + 1) / 2, 1, u32(qT) + d0, 1, D, u32(sPairs), s.keyWidth, 16,
-                                      dk + d0, 1, ld, scale)
-                        d0 += 4
-                    }
-                }
+            let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
+            let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
+            let P = probs + task * T * T, G = dP + task * T * T
+            let dO = dAttOut + b * T * C + h * D
+            rv_bf16_rows(dO, C, T, D, D, dORows, D)
+            rv_bf16_panels(v, ld, T, D, vPanels)
+            rv_bf16_pairs(k, ld, T, s.padRows, D, D, 0, kPairs)
+            clock.lap(.pack)
+            strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
+                let end = i0 + rows
+                // dP = dO vᵀ for these rows, then dS in place
+                pass.againstPanels(rows: rows, keys: keys, D: D, a: dORows + i0 * D, panels: vPanels, c: G + i0 * T, ldc: T, alpha: 1)
                 clock.lap(.products)
+                for i in i0..<end {
+                    softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
+                    (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
+                }
+                clock.lap(.softmax)
+                // dq = dS k / √D over keys 0..<end
+                rv_bf16_rows(G + i0 * T, T, rows, end, (end + 1) / 2 * 2, strip, s.stripWidth)
+                // these rows' pair-rows of P and dS for dvᵀ and dkᵀ below, while they are in cache
+                rv_bf16_causal_pairs(P + i0 * T, T, i0, rows, T, s.keyWidth, pPairs + i0 * s.keyWidth)
+                rv_bf16_causal_pairs(G + i0 * T, T, i0, rows, T, s.keyWidth, sPairs + i0 * s.keyWidth)
+                clock.lap(.pack)
+                pass.acrossPairs(rows: rows, end: end, D: D, a: strip, lda: s.stripWidth, pairs: kPairs, c: dq + i0 * ld, ldc: ld, alpha: scale)
+                clock.lap(.products)
+            }
+            // dvᵀ = dOᵀ P and dkᵀ = qᵀ dS / √D: rows d, keys j in 16-blocks, queries i from the block's first
+            // key (P and dS are 0 above the diagonal); stored transposed into dv, dk.
+            let pastT = (T + 1) / 2 * 2 * s.keyWidth, padding = (s.padRows - (T + 1) / 2 * 2) * s.keyWidth
+            (pPairs + pastT).update(repeating: 0, count: padding)
+            (sPairs + pastT).update(repeating: 0, count: padding)
+            if tiles {
+                // A = dOᵀ and qᵀ, row-major (rows d, columns i), zero past T.
+                rv_bf16_transposed(dO, C, T, D, s.padRows, dOT, s.padRows)
+                rv_bf16_transposed(q, ld, T, D, s.padRows, qT, s.padRows)
+                clock.lap(.pack)
+                rv_bf16_amx(hardware, D, T, 0, T, 1, dOT, s.padRows, u32(pPairs), s.keyWidth, 16, dv, 1, ld, 1)
+                rv_bf16_amx(hardware, D, T, 0, T, 1, qT, s.padRows, u32(sPairs), s.keyWidth, 16, dk, 1, ld, scale)
+            } else {
+                // A = the pair-rows of dO and q, read down their columns.
+                rv_bf16_pairs(dO, C, T, s.padRows, D, D, 0, dOT)
+                rv_bf16_pairs(q, ld, T, s.padRows, D, D, 0, qT)
+                clock.lap(.pack)
+                var d0 = 0
+                while d0 < D {
+                    let rows = Int32(min(4, D - d0))
+                    rv_bf16_strip(dot, rows, T, 0, (T + 1) / 2, 1, u32(dOT) + d0, 1, D, u32(pPairs), s.keyWidth, 16,
+                                  dv + d0, 1, ld, 1)
+                    rv_bf16_strip(dot, rows, T, 0, (T + 1) / 2, 1, u32(qT) + d0, 1, D, u32(sPairs), s.keyWidth, 16,
+                                  dk + d0, 1, ld, scale)
+                    d0 += 4
+                }
+            }
+            clock.lap(.products)
+        }
+    }
+
+    /// What the forward and backward passes share: the kernel for this shape (AMX falls back to the strips
+    /// on shapes it does not tile), and the loop over (sequence, head) split over the cores, each worker with
+    /// its slice of the scratch, its AMX tile configuration and its profile clock.
+    struct BF16AttentionPass {
+        let tiles: Bool, hardware: Int32, dot: Int32
+
+        init(_ asked: BF16AttentionKernel, T: Int, D: Int) {
+            let kernel = asked.fits(T: T, D: D) ? asked : asked.stripKernel
+            tiles = kernel == .amx || kernel == .amxEmulated
+            hardware = kernel == .amx ? 1 : 0
+            dot = kernel == .dot ? 1 : 0
+        }
+
+        /// c[r·ldc + j] = alpha · Σ_d A[r, d]·X[j, d] for the strip's rows r and keys j < keys: A its bf16 rows
+        /// (D wide), X in 16-row panels (rv_bf16_panels).
+        @inline(__always)
+        func againstPanels(rows: Int, keys: Int, D: Int, a: Ptr<UInt16>, panels: Ptr<UInt16>, c: Ptr<Float>, ldc: Int,
+                           alpha: Float) {
+            if tiles {
+                rv_bf16_amx(hardware, 16, keys, 0, D, 0, a, D, u32(panels), 16, 8 * D, c, ldc, 1, alpha)
+            } else {
+                rv_bf16_strip(dot, Int32(rows), keys, 0, D / 2, 0, u32(a), D / 2, 1, u32(panels), 16, 8 * D, c, ldc, 1, alpha)
+            }
+        }
+
+        /// c[r·ldc + d] = alpha · Σ_{k < end} A[r, k]·X[k, d] for the strip's rows r and d < D: A its bf16 rows
+        /// (lda wide, zero from `end` to the next pair), X in pair-rows D wide (rv_bf16_pairs).
+        @inline(__always)
+        func acrossPairs(rows: Int, end: Int, D: Int, a: Ptr<UInt16>, lda: Int, pairs: Ptr<UInt16>, c: Ptr<Float>, ldc: Int,
+                         alpha: Float) {
+            if tiles {
+                rv_bf16_amx(hardware, 16, D, 0, end, 0, a, lda, u32(pairs), D, 16, c, ldc, 1, alpha)
+            } else {
+                rv_bf16_strip(dot, Int32(rows), D, 0, (end + 1) / 2, 0, u32(a), lda / 2, 1, u32(pairs), D, 16, c, ldc, 1, alpha)
+            }
+        }
+
+        /// `body(slice, clock, task, b, h)` for task = b·H + h.
+        @inline(__always)
+        func forEachHead(B: Int, H: Int, scratch: Ptr<UInt16>, slice: Int, profile: Ptr<Double>?,
+                         _ body: (Ptr<UInt16>, inout Lap, Int, Int, Int) -> Void) {
+            Parallel.chunks(B * H) { worker, tasks in
+                if hardware != 0 { rv_bf16_amx_begin() }
+                defer { if hardware != 0 { rv_bf16_amx_end() } }
+                var clock = Lap(profile.map { $0 + 3 * worker })
+                for task in tasks { body(scratch + worker * slice, &clock, task, task / H, task % H) }
             }
         }
     }
@@ -248,7 +262,7 @@ extension Layers {
     }
 
     /// bf16 elements as the uint32 pairs the kernels read.
-    @inline(__always) private static func u32(_ p: Ptr<UInt16>) -> UnsafePointer<UInt32> {
+    @inline(__always) static func u32(_ p: Ptr<UInt16>) -> UnsafePointer<UInt32> {
         UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
     }
 }
