@@ -146,7 +146,9 @@ final class BF16Matmul {
     func resetAttentionProfile() {
         attentionProfileSlots.pointer?.update(repeating: 0, count: 3 * Parallel.workers)
     }
-    private var attentionShapes: Set<[Int]> = []
+    // The attention shapes already reported (a struct key: no allocation per call).
+    private struct AttentionShape: Hashable { var T: Int, D: Int }
+    private var attentionShapes: Set<AttentionShape> = []
 
     /// Causal self-attention with bf16 product inputs (``Layers/attentionForwardBF16(attOut:probs:qkv:kernel:scratch:B:T:C:H:)``);
     /// the arguments are those of ``Layers/attentionForward(attOut:probs:qkv:scratch:B:T:C:H:)`` less its
@@ -167,7 +169,7 @@ final class BF16Matmul {
     }
 
     private func attentionScratch(T: Int, D: Int) -> Ptr<UInt16> {
-        if attentionShapes.insert([T, D]).inserted {
+        if attentionShapes.insert(AttentionShape(T: T, D: D)).inserted {
             let fits = attentionKernel.fits(T: T, D: D)
             let kernel = fits ? attentionKernel : attentionKernel.stripKernel
             let reason = fits ? attentionReason
