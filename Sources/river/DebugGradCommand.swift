@@ -172,7 +172,7 @@ struct DebugModelBench: ParsableCommand {
     @Flag(name: .customLong("sgemm-peak"), help: "Also measure the sgemm peak (n = 2048) and report MFU.") var sgemmPeakFlag = false
     @Flag(help: "Report seconds per step spent in each kind of kernel.") var profile = false
     @Flag(help: "Print GFLOP/s of each GEMM shape of a training step instead.") var gemms = false
-    @Option(help: ArgumentHelp("Arithmetic of the linear layers' GEMMs: fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
+    @Option(help: ArgumentHelp("Arithmetic of the matrix products, linear layers and attention: fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
     var precision: Precision = .fp32
 
     func run() throws {

@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seed of the parameter initialisation and of the batches.", valueName: "seed"))
     var seed: UInt64?
 
-    @Option(name: .long, help: ArgumentHelp("Arithmetic of the linear layers' GEMMs (sets the config's precision): fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
+    @Option(name: .long, help: ArgumentHelp("Arithmetic of the matrix products, linear layers and attention (sets the config's precision): fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
     var precision: Precision?
 
     @Flag(name: .long, help: "Continue the run in --out from its newest checkpoint (bit-exact).")

@@ -145,7 +145,7 @@ import Testing
         option("checkpoint", "file", "a river train checkpoint"),
         option("parent", "dir", "parent run directory of a branch"),
         option("step", "n", "checkpoint step to fork from"),
-        option("precision", "precision", "arithmetic of the linear layers' GEMMs", typing: .enumeration),
+        option("precision", "precision", "arithmetic of the matrix products", typing: .enumeration),
         flag("resume", "continue a run"),
         option("stop-after", "n", "stop after more steps"),
         option("text", "file", "text to evaluate on"),

@@ -39,7 +39,7 @@ final class Network<S: ModelScalar> {
     private(set) var lastSequenceLength = 0
     private var hasTargets = false
 
-    /// The linear layers' GEMMs in bf16 (``Precision/bf16``; Float networks only), or nil for the
+    /// The linear layers' GEMMs and the attention's products in bf16 (``Precision/bf16``; Float networks only), or nil for the
     /// network's own precision.
     var matmul: BF16Matmul? { didSet { matmul?.profiling = profiling } }
 

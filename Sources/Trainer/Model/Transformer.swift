@@ -53,7 +53,7 @@ public final class Transformer {
     /// Builds the model with parameters drawn from `seed` (see ``initialize(seed:)``).
     /// The config must be valid (``TransformerConfig/validate()``); an invalid one stops the program.
     ///
-    /// `precision` sets the arithmetic of the linear layers' GEMMs (``Precision``); `bf16Backend` forces
+    /// `precision` sets the arithmetic of the matrix products, linear layers and attention (``Precision``); `bf16Backend` forces
     /// the sgemm fallback of the bf16 path instead of oneDNN (tests, comparisons).
     public init(config: TransformerConfig, batchSize: Int, seed: UInt64, precision: Precision = .fp32,
                 bf16Backend: BF16Backend = .automatic) {
@@ -62,7 +62,7 @@ public final class Transformer {
         if precision == .bf16 { network.matmul = BF16Matmul(backend: bf16Backend) }
     }
 
-    /// The arithmetic of the linear layers' GEMMs.
+    /// The arithmetic of the matrix products (linear layers and attention).
     public let precision: Precision
 
     /// Which kernel ran each shape of bf16 GEMM so far (empty in fp32, or before the first forward pass).

@@ -83,7 +83,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Steps s at which the optimizer state is reset (moments zeroed, bias correction restarted) before
     /// the update that starts at s: a WSD-S variant that restarts Adam at every cycle. Empty by default.
     public var resetOptimizerAt: [Int] = []
-    /// Arithmetic of the linear layers' GEMMs: `fp32` (default) or `bf16` (bf16 inputs, Float32
+    /// Arithmetic of the matrix products (linear layers and attention): `fp32` (default) or `bf16` (bf16 inputs, Float32
     /// accumulation, Float32 master weights and optimizer; see ``Precision``).
     public var precision: Precision = .fp32
 
