@@ -84,7 +84,7 @@ struct TrainCommand: ParsableCommand {
     static func describe(_ r: TrainingRun.KernelReport) -> String {
         var byKernel: [String: (count: Int, reason: String?)] = [:]
         for k in r.kernels { byKernel[k.kernel, default: (0, k.fallbackReason)].count += 1 }
-        var text = "bf16 GEMMs (oneDNN \(r.onednnVersion), ISA \(r.onednnISA)):\n"
+        var text = "bf16 products (linear layers on oneDNN \(r.onednnVersion), ISA \(r.onednnISA); the attention on river's kernels):\n"
         for (kernel, v) in byKernel.sorted(by: { $0.key < $1.key }) {
             text += "  \(v.count) shape\(v.count == 1 ? "" : "s") on \(kernel)\(v.reason.map { " — \($0)" } ?? "")\n"
         }
