@@ -220,11 +220,8 @@ static void pairs_of_rows(const float *x, long ld, long first_row, long rows, lo
     }
 }
 
-void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
-                   uint16_t *dst) {
+void rv_bf16_pairs(const float *x, long ld, long rows, long cols, long width, int causal, uint16_t *dst) {
     pairs_of_rows(x, ld, 0, rows, rows, cols, width, causal, dst);
-    long first_zero = (rows + 1) / 2 * 2;
-    if (pad_rows > first_zero) memset(dst + first_zero * width, 0, (size_t)(pad_rows - first_zero) * (size_t)width * 2);
 }
 
 void rv_bf16_causal_pairs(const float *x, long ld, long first_row, long rows, long total_rows, long width,
@@ -232,7 +229,7 @@ void rv_bf16_causal_pairs(const float *x, long ld, long first_row, long rows, lo
     pairs_of_rows(x, ld, first_row, rows, total_rows, total_rows, width, 1, dst);
 }
 
-void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_rows, uint16_t *dst, long ldd) {
+void rv_bf16_transposed(const float *x, long ld, long rows, long cols, uint16_t *dst, long ldd) {
     /* Blocks of 32 rows: each output row then gets 64 contiguous bytes per block, read from an L1-sized block
      * of x (32 rows of `cols` floats). */
     for (long i0 = 0; i0 < rows; i0 += 32) {
@@ -243,8 +240,6 @@ void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_
             for (long i = 0; i < n; i++) out[i] = rv_bf16_of(block[i * ld + j]);
         }
     }
-    if (pad_rows > rows)
-        for (long j = 0; j < cols; j++) memset(dst + j * ldd + rows, 0, (size_t)(pad_rows - rows) * 2);
 }
 
 /* ---- AMX ---------------------------------------------------------------------------------------------- */

@@ -38,24 +38,23 @@ void rv_bf16_panels(const float *x, long ld, long rows, long D, uint16_t *dst);
 
 /* Pair-rows of a B that is x itself (B[i, j] = x[i, j], k = i):
  * dst[(i/2)·2·width + 2j + (i%2)] = bf16(x[i·ld + j]) for i < rows, j < cols, and 0 for the padding:
- * row `rows` when it is odd, rows up to pad_rows (even), columns cols…width−1. As a B operand:
+ * the partner of row `rows` − 1 when `rows` is odd, columns cols…width−1. As a B operand:
  * ldb = width, b_block = 16; as the A operand of xᵀ·(…) (rows j, k = i): a_row = 1, a_k = width.
  * With `causal` (x a causal T×T matrix whose row i holds its values up to column ⌈(i+1)/16⌉·16), pair-row
  * p < rows/2 holds x up to column min(cols, ⌈(2p+1)/16⌉·16) and zeros for 16 columns more: all that a causal
  * product reads (the strips take column blocks in pairs from the first block's start). */
-void rv_bf16_pairs(const float *x, long ld, long rows, long pad_rows, long cols, long width, int causal,
-                   uint16_t *dst);
+void rv_bf16_pairs(const float *x, long ld, long rows, long cols, long width, int causal, uint16_t *dst);
 
 /* The causal pair-rows (as rv_bf16_pairs with `causal`, cols = T = total_rows) of rows first_row …
  * first_row + rows − 1 of a causal T×T matrix: x points at row first_row, dst at pair-row first_row/2 of a
  * layout `width` columns wide; first_row is even, and `rows` too unless the strip ends at row T. A strip of
- * query rows adds its pair-rows while its values are in cache; the pair-rows past T are left to the caller. */
+ * query rows adds its pair-rows while its values are in cache; a last odd row pairs with zeros. */
 void rv_bf16_causal_pairs(const float *x, long ld, long first_row, long rows, long total_rows, long width,
                           uint16_t *dst);
 
-/* dst[j·ldd + i] = bf16(x[i·ld + j]) for i < rows, j < cols; 0 for rows ≤ i < pad_rows: xᵀ as a row-major
+/* dst[j·ldd + i] = bf16(x[i·ld + j]) for i < rows, j < cols: xᵀ as a row-major
  * A operand of the AMX kernel. */
-void rv_bf16_transposed(const float *x, long ld, long rows, long cols, long pad_rows, uint16_t *dst, long ldd);
+void rv_bf16_transposed(const float *x, long ld, long rows, long cols, uint16_t *dst, long ldd);
 
 /* AMX (Intel's tile matrix unit: TDPBF16PS multiplies a 16×32 bf16 tile by a 32×16 one into 16×16
  * Float32 sums, 16 times the work of one VDPBF16PS).

@@ -98,13 +98,14 @@ extension Layers {
         }
     }
 
-    /// `body(i0, rows, keys)` for the 4-row strips of a causal T×T product: rows i0..<i0+rows meet keys
-    /// 0..<keys, the strip's last diagonal rounded up to 16 (at most T).
+    /// `body(i0, rows, keys)` for the strips of `height` rows (4 for the register tiles, 16 for AMX tiles) of a
+    /// causal T×T product: rows i0..<i0+rows meet keys 0..<keys, the strip's last diagonal rounded up to 16
+    /// (at most T).
     @inline(__always)
-    static func causalStrips(T: Int, _ body: (Int, Int, Int) -> Void) {
+    static func causalStrips(T: Int, height: Int = 4, _ body: (Int, Int, Int) -> Void) {
         var i0 = 0
         while i0 < T {
-            let rows = min(4, T - i0)
+            let rows = min(height, T - i0)
             body(i0, rows, min(T, roundUp16(i0 + rows)))
             i0 += rows
         }

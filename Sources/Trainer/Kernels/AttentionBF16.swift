@@ -50,6 +50,9 @@ public enum BF16AttentionKernel: String, Codable, Sendable {
         }
     }
 
+    /// The kernel that runs a head of size D over T positions: this one, or the strips where AMX does not fit.
+    func forShape(T: Int, D: Int) -> BF16AttentionKernel { fits(T: T, D: D) ? self : stripKernel }
+
     /// The 4-row kernel that stands in for AMX on shapes it does not fit.
     var stripKernel: BF16AttentionKernel {
         switch self {
@@ -90,9 +93,9 @@ extension Layers {
             let o = attOut + b * T * C + h * D
             rv_bf16_rows(q, ld, T, D, D, qRows, D)
             rv_bf16_panels(k, ld, T, D, kPanels)
-            rv_bf16_pairs(v, ld, T, s.padRows, D, D, 0, vPairs)
+            rv_bf16_pairs(v, ld, T, D, D, 0, vPairs)
             clock.lap(.pack)
-            strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
+            causalStrips(T: T, height: tiles ? 16 : 4) { i0, rows, keys in
                 let end = i0 + rows
                 // S = q kᵀ / √D for these rows, keys 0..<keys
                 pass.againstPanels(rows: rows, keys: keys, D: D, a: qRows + i0 * D, panels: kPanels, c: P + i0 * T, ldc: T, alpha: scale)
@@ -129,9 +132,9 @@ extension Layers {
             let dO = dAttOut + b * T * C + h * D
             rv_bf16_rows(dO, C, T, D, D, dORows, D)
             rv_bf16_panels(v, ld, T, D, vPanels)
-            rv_bf16_pairs(k, ld, T, s.padRows, D, D, 0, kPairs)
+            rv_bf16_pairs(k, ld, T, D, D, 0, kPairs)
             clock.lap(.pack)
-            strips(T: T, rows: tiles ? 16 : 4) { i0, rows, keys in
+            causalStrips(T: T, height: tiles ? 16 : 4) { i0, rows, keys in
                 let end = i0 + rows
                 // dP = dO vᵀ for these rows, then dS in place
                 pass.againstPanels(rows: rows, keys: keys, D: D, a: dORows + i0 * D, panels: vPanels, c: G + i0 * T, ldc: T, alpha: 1)
@@ -152,20 +155,17 @@ extension Layers {
             }
             // dvᵀ = dOᵀ P and dkᵀ = qᵀ dS / √D: rows d, keys j in 16-blocks, queries i from the block's first
             // key (P and dS are 0 above the diagonal); stored transposed into dv, dk.
-            let pastT = (T + 1) / 2 * 2 * s.keyWidth, padding = (s.padRows - (T + 1) / 2 * 2) * s.keyWidth
-            (pPairs + pastT).update(repeating: 0, count: padding)
-            (sPairs + pastT).update(repeating: 0, count: padding)
             if tiles {
-                // A = dOᵀ and qᵀ, row-major (rows d, columns i), zero past T.
-                rv_bf16_transposed(dO, C, T, D, s.padRows, dOT, s.padRows)
-                rv_bf16_transposed(q, ld, T, D, s.padRows, qT, s.padRows)
+                // A = dOᵀ and qᵀ, row-major (rows d, columns i).
+                rv_bf16_transposed(dO, C, T, D, dOT, s.pairedRows)
+                rv_bf16_transposed(q, ld, T, D, qT, s.pairedRows)
                 clock.lap(.pack)
-                rv_bf16_amx(hardware, D, T, 0, T, 1, dOT, s.padRows, u32(pPairs), s.keyWidth, 16, dv, 1, ld, 1)
-                rv_bf16_amx(hardware, D, T, 0, T, 1, qT, s.padRows, u32(sPairs), s.keyWidth, 16, dk, 1, ld, scale)
+                rv_bf16_amx(hardware, D, T, 0, T, 1, dOT, s.pairedRows, u32(pPairs), s.keyWidth, 16, dv, 1, ld, 1)
+                rv_bf16_amx(hardware, D, T, 0, T, 1, qT, s.pairedRows, u32(sPairs), s.keyWidth, 16, dk, 1, ld, scale)
             } else {
                 // A = the pair-rows of dO and q, read down their columns.
-                rv_bf16_pairs(dO, C, T, s.padRows, D, D, 0, dOT)
-                rv_bf16_pairs(q, ld, T, s.padRows, D, D, 0, qT)
+                rv_bf16_pairs(dO, C, T, D, D, 0, dOT)
+                rv_bf16_pairs(q, ld, T, D, D, 0, qT)
                 clock.lap(.pack)
                 var d0 = 0
                 while d0 < D {
@@ -188,7 +188,7 @@ extension Layers {
         let tiles: Bool, hardware: Int32, dot: Int32
 
         init(_ asked: BF16AttentionKernel, T: Int, D: Int) {
-            let kernel = asked.fits(T: T, D: D) ? asked : asked.stripKernel
+            let kernel = asked.forShape(T: T, D: D)
             tiles = kernel == .amx || kernel == .amxEmulated
             hardware = kernel == .amx ? 1 : 0
             dot = kernel == .dot ? 1 : 0
@@ -249,18 +249,6 @@ extension Layers {
         }
     }
 
-    /// `body(i0, rows, keys)` for the strips of `rows` query rows of a causal T×T product: rows i0..<i0+rows
-    /// meet keys 0..<keys, the strip's last diagonal rounded up to 16 (at most T).
-    @inline(__always)
-    private static func strips(T: Int, rows: Int, _ body: (Int, Int, Int) -> Void) {
-        var i0 = 0
-        while i0 < T {
-            let n = min(rows, T - i0)
-            body(i0, n, min(T, roundUp16(i0 + n)))
-            i0 += n
-        }
-    }
-
     /// bf16 elements as the uint32 pairs the kernels read.
     @inline(__always) static func u32(_ p: Ptr<UInt16>) -> UnsafePointer<UInt32> {
         UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
@@ -268,22 +256,24 @@ extension Layers {
 }
 
 /// Offsets (UInt16 elements, each a multiple of 32: 64-byte aligned) of the pieces of one worker's bf16
-/// attention scratch; the forward pass uses a, b, c and strip, the backward pass all of them. Rows along
-/// the sequence are padded with zeros to `padRows` = T rounded up to 32, plus 32.
+/// attention scratch; the forward pass uses a, b, c and strip, the backward pass all of them. Along the
+/// sequence, pair-rows cover `pairedRows` = T rounded up to even (rv_bf16_pairs zeros the odd row's partner);
+/// nothing reads further (the AMX kernel loads a partial last chunk from zero-padded copies).
 struct BF16AttentionSlices {
-    /// Row length of the packed probability strips and of the causal pair-rows of P and dS.
-    let stripWidth: Int, keyWidth: Int, padRows: Int
+    /// Row length of the packed probability strips (a multiple of 32: rows start on cache lines), of the
+    /// causal pair-rows of P and dS, and T rounded up to even.
+    let stripWidth: Int, keyWidth: Int, pairedRows: Int
     let a: Int, b: Int, c: Int, d: Int, e: Int, f: Int, g: Int, strip: Int, total: Int
 
     init(T: Int, D: Int) {
         func align(_ n: Int) -> Int { (n + 31) / 32 * 32 }
-        padRows = align(T) + 32
-        stripWidth = padRows
+        pairedRows = (T + 1) / 2 * 2
+        stripWidth = align(T)
         keyWidth = roundUp16(T)
-        let rowsD = align(T * D)                 // rows of q or dO
-        let panels = align(roundUp16(T) * D)     // 16-row panels of k or v
-        let pairsD = align(padRows * D)          // pair-rows of v, k, q or dO; or qᵀ, dOᵀ (D rows of padRows)
-        let pairsT = align(padRows * keyWidth)   // causal pair-rows of P or dS
+        let rowsD = align(T * D)                   // rows of q or dO
+        let panels = align(roundUp16(T) * D)       // 16-row panels of k or v
+        let pairsD = align(pairedRows * D)         // pair-rows of v, k, q or dO; or qᵀ, dOᵀ (D rows of pairedRows)
+        let pairsT = align(pairedRows * keyWidth)  // causal pair-rows of P or dS
         a = 0
         b = a + rowsD
         c = b + panels
@@ -294,7 +284,6 @@ struct BF16AttentionSlices {
         strip = g + pairsT
         total = strip + align(16 * stripWidth)
     }
-
 }
 
 /// A check of this CPU's bf16 attention kernel against the portable strips (`river debug-model bench
@@ -306,8 +295,7 @@ public enum BF16AttentionCheck {
     /// from the portable kernel's, divided by the largest output.
     public static func run(config: TransformerConfig) -> (kernel: String, relativeDifference: Double) {
         let T = config.contextLength, C = config.width, H = config.heads, D = config.headSize
-        let chosen = BF16AttentionKernel.best.kernel
-        let kernel = chosen.fits(T: T, D: D) ? chosen : chosen.stripKernel
+        let kernel = BF16AttentionKernel.best.kernel.forShape(T: T, D: D)
         var state: UInt64 = 0x243F_6A88_85A3_08D3
         func random(_ n: Int) -> [Float] {
             (0..<n).map { _ in
@@ -330,7 +318,11 @@ public enum BF16AttentionCheck {
         }
         let a = outputs(kernel), b = outputs(.portable)
         let scale = b.reduce(0) { max($0, abs(Double($1))) }
-        let worst = zip(a, b).reduce(0.0) { max($0, abs(Double($1.0) - Double($1.1))) }
+        // NaN counts as the largest difference (Swift's max would drop it).
+        let worst = zip(a, b).reduce(0.0) { w, p in
+            let d = abs(Double(p.0) - Double(p.1))
+            return d <= w ? w : d
+        }
         return (kernel.rawValue, worst / max(scale, .leastNormalMagnitude))
     }
 }

@@ -170,9 +170,8 @@ final class BF16Matmul {
 
     private func attentionScratch(T: Int, D: Int) -> Ptr<UInt16> {
         if attentionShapes.insert(AttentionShape(T: T, D: D)).inserted {
-            let fits = attentionKernel.fits(T: T, D: D)
-            let kernel = fits ? attentionKernel : attentionKernel.stripKernel
-            let reason = fits ? attentionReason
+            let kernel = attentionKernel.forShape(T: T, D: D)
+            let reason = kernel == attentionKernel ? attentionReason
                 : "AMX tiles need T a multiple of 16 and a head size a multiple of 32 (T \(T), head size \(D))"
             reports.append(MatmulKernelReport(shape: "attention T=\(T) D=\(D)", kernel: kernel.rawValue, fallbackReason: reason))
         }
