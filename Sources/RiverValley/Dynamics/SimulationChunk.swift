@@ -27,22 +27,25 @@ struct SimulationChunk {
     }
 
     /// Runs `seeds`, specialised for the built-in landscapes (the generic body then inlines their
-    /// gradient and split); any other landscape runs through the protocol.
-    func run(seeds: Range<Int>) -> Output {
+    /// gradient and split); any other landscape runs through the protocol. The moments are written into
+    /// `buffer`'s storage (a finished chunk's, already mapped) when it has the capacity.
+    func run(seeds: Range<Int>, buffer: consuming [Moments] = []) -> Output {
         switch config.landscape {
-        case let l as StraightValley: return runInLanes(l, seeds: seeds)
-        case let l as CurvedValley: return run(l, seeds: seeds)
-        case let l as QuadraticLandscape: return runInLanes(l, seeds: seeds)
-        default: return run(config.landscape, seeds: seeds)
+        case let l as StraightValley: return runInLanes(l, seeds: seeds, buffer: consume buffer)
+        case let l as CurvedValley: return run(l, seeds: seeds, buffer: consume buffer)
+        case let l as QuadraticLandscape: return runInLanes(l, seeds: seeds, buffer: consume buffer)
+        default: return run(config.landscape, seeds: seeds, buffer: consume buffer)
         }
     }
 
     /// Runs `seeds` eight at a time in SIMD lanes (`SimulationLanes`, bit for bit the scalar path) where
     /// the landscape and optimizer allow; the seeds whose paths are kept run on the scalar path first.
-    func runInLanes<L: LaneLandscape>(_ landscape: L, seeds: Range<Int>) -> Output {
-        guard config.lanes, landscape.hasLaneSplit, SimulationLanes<L>.supports(config) else { return run(landscape, seeds: seeds) }
+    func runInLanes<L: LaneLandscape>(_ landscape: L, seeds: Range<Int>, buffer: consuming [Moments]) -> Output {
+        guard config.lanes, landscape.hasLaneSplit, SimulationLanes<L>.supports(config) else {
+            return run(landscape, seeds: seeds, buffer: consume buffer)
+        }
         let scalarEnd = min(max(seeds.lowerBound, config.keepPaths), seeds.upperBound)
-        var out = run(landscape, seeds: seeds.lowerBound..<scalarEnd)
+        var out = run(landscape, seeds: seeds.lowerBound..<scalarEnd, buffer: consume buffer)
         if out.error != nil { return out }
         let lanes = SimulationLanes(landscape: landscape, chunk: self)
         var moments = out.moments, divergences = out.divergences
@@ -58,7 +61,7 @@ struct SimulationChunk {
         return out
     }
 
-    func run<L: Landscape>(_ landscape: L, seeds: Range<Int>) -> Output {
+    func run<L: Landscape>(_ landscape: L, seeds: Range<Int>, buffer: consuming [Moments] = []) -> Output {
         let d = landscape.dimension
         let steps = lrs.count
         let recordCount = records.count, metricCount = metrics.count
@@ -67,7 +70,9 @@ struct SimulationChunk {
         let limit = config.divergenceLimit
         var out = Output()
         // Local state (not the output's properties) in the hot loop: no exclusivity checks.
-        var moments = [Moments](repeating: Moments(), count: metricCount * recordCount)
+        var moments = consume buffer
+        moments.removeAll(keepingCapacity: true)
+        moments.append(contentsOf: repeatElement(Moments(), count: metricCount * recordCount))
         var divergences: [Divergence] = []
         var paths: [Int: [[Double]]] = [:]
         var w = start, g = [Double](repeating: 0, count: d)
