@@ -113,11 +113,11 @@ struct SimulateCommand: ParsableCommand {
             }
             FileHandle.standardError.write(Data("warning: \(div.description); writing the \(result.steps.count) rows before it\n".utf8))
         }
-        let text = result.csv(extra: SimulationTable.theoryColumns(config, result))
+        let table = result.table(extra: SimulationTable.theoryColumns(config, result))
         if let url {
-            try AtomicFile.write(text, to: url)
+            try table.write(to: url)
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            table.writeToStandardOutput()
         }
     }
 }

@@ -100,7 +100,7 @@ import RiverValley
 
     /// A table large enough to be formatted on every core (3001 rows) is, byte for byte, the rows
     /// formatted one by one in order; rows appended afterwards and comments follow it.
-    @Test func parallelFormattingKeepsRowOrder() {
+    @Test func parallelFormattingKeepsRowOrder() throws {
         let n = 3001
         let a = (0..<n).map { Double($0) }, b = (0..<n).map { 1 / Double($0 + 3) }
         let c = (0..<n).map { $0 % 97 == 0 ? Double.nan : -Double($0) * 1e-7 }
@@ -114,5 +114,15 @@ import RiverValley
         expected += "7,0.5,z\n# end\n"
         let same = t.text == expected
         #expect(same)
+        // The file is written from the row blocks, not from `text`: the same bytes.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("river-csv-\(getpid()).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try t.write(to: url)
+        #expect(try Data(contentsOf: url) == Data(expected.utf8))
+        var empty = CSVTable(["a", "b"])
+        #expect(empty.text == "a,b\n")
+        empty.comments = ["none"]
+        try empty.write(to: url)
+        #expect(try String(contentsOf: url, encoding: .utf8) == "a,b\n# none\n")
     }
 }

@@ -22,16 +22,19 @@ extension SimulationResult {
         return cols + extra
     }
 
-    /// CSV text with a header row.
-    public func csv(extra: [SimulationColumn] = []) -> String {
-        SimulationTable.csv(columns(extra: extra))
+    /// The table `river simulate` writes (``CSVTable``: integers print without a decimal point).
+    public func table(extra: [SimulationColumn] = []) -> CSVTable {
+        SimulationTable.table(columns(extra: extra))
     }
+
+    /// CSV text with a header row.
+    public func csv(extra: [SimulationColumn] = []) -> String { table(extra: extra).text }
 }
 
 public enum SimulationTable {
-    /// CSV from equally long columns (``CSVTable``: integers print without a decimal point).
-    public static func csv(_ columns: [SimulationColumn]) -> String {
-        CSVTable(columns: columns.map { ($0.name, $0.values) }).text
+    /// A table of equally long columns.
+    public static func table(_ columns: [SimulationColumn]) -> CSVTable {
+        CSVTable(columns: columns.map { ($0.name, $0.values) })
     }
 
     /// Theory overlays for gd/sgd (no weight decay) on a straight valley or a diagonal quadratic, whose

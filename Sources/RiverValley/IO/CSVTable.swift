@@ -10,9 +10,10 @@ import LinearAlgebra
 /// - `comments` are written after the rows as `# …` lines (readers skip them).
 public struct CSVTable: Sendable {
     public let header: [String]
-    /// The rows, in order, in blocks of one or more rows joined by line breaks (`init(columns:)` formats
-    /// its rows in one block per core).
-    private var blocks: [String] = []
+    /// The rows, in order, as UTF-8 in blocks of one or more rows joined by line breaks (`init(columns:)`
+    /// formats its rows in one block per core). Kept as bytes so that a file is written from the blocks
+    /// themselves (`write(to:)`), with no String built, validated and converted back on the way.
+    private var blocks: [[UInt8]] = []
     public var comments: [String] = []
 
     public init(_ header: [String]) { self.header = header }
@@ -31,7 +32,7 @@ public struct CSVTable: Sendable {
             precondition(column.values.count == rows, "column \(column.name) has \(column.values.count) values, not \(rows)")
             for r in 0..<rows { values[r * width + c] = column.values[r] }
         }
-        var parts = [String](repeating: "", count: Parallel.workers)
+        var parts = [[UInt8]](repeating: [], count: Parallel.workers)
         values.withUnsafeBufferPointer { v in
             parts.withUnsafeMutableBufferPointer { out in
                 let cells = v.baseAddress, blocks = out.baseAddress!
@@ -47,7 +48,7 @@ public struct CSVTable: Sendable {
                             cell.withUTF8 { bytes.append(contentsOf: $0) }
                         }
                     }
-                    blocks[worker] = String(decoding: bytes, as: UTF8.self)
+                    blocks[worker] = bytes
                 }
             }
         }
@@ -69,15 +70,51 @@ public struct CSVTable: Sendable {
 
     public mutating func append(_ cells: [Cell]) {
         precondition(cells.count == header.count, "row has \(cells.count) cells, header has \(header.count)")
-        blocks.append(cells.map(\.rendered).joined(separator: ","))
+        // Appended rows extend the last block (a line break between rows), so a table has only a few
+        // blocks however it was built.
+        if blocks.isEmpty { blocks.append([]) } else { blocks[blocks.count - 1].append(0x0A) }
+        blocks[blocks.count - 1].append(contentsOf: cells.map(\.rendered).joined(separator: ",").utf8)
+    }
+
+    /// The file's lines as byte chunks, in order: the header, the row blocks, the `# ` comments, each
+    /// ending in a line break.
+    func withChunks<R>(_ body: ([UnsafeRawBufferPointer]) throws -> R) rethrows -> R {
+        let head = Array((header.map(CSVTable.quoted).joined(separator: ",") + "\n").utf8)
+        let tail = Array(comments.map { "# " + $0 + "\n" }.joined().utf8)
+        let newline: [UInt8] = [0x0A]
+        return try head.withUnsafeBytes { h in
+            try tail.withUnsafeBytes { t in
+                try newline.withUnsafeBytes { nl in
+                    var chunks = [h]  // then each block and a line break
+                    func collect(_ k: Int) throws -> R {
+                        if k == blocks.count { return try body(chunks + [t]) }
+                        return try blocks[k].withUnsafeBytes { b in
+                            chunks += [b, nl]
+                            return try collect(k + 1)
+                        }
+                    }
+                    return try collect(0)
+                }
+            }
+        }
     }
 
     public var text: String {
-        ([header.map(CSVTable.quoted).joined(separator: ",")] + blocks + comments.map { "# " + $0 }).joined(separator: "\n") + "\n"
+        withChunks { chunks in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(chunks.reduce(0) { $0 + $1.count })
+            for c in chunks { bytes.append(contentsOf: c) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
     }
 
-    /// Writes the table to `url` atomically (temp file + rename).
-    public func write(to url: URL) throws { try AtomicFile.write(text, to: url) }
+    /// Writes the table to `url` atomically (temp file + fsync + rename), straight from its blocks.
+    public func write(to url: URL) throws { try withChunks { try AtomicFile.write(chunks: $0, to: url) } }
+
+    /// Writes the table to standard output, straight from its blocks.
+    public func writeToStandardOutput() {
+        withChunks { chunks in for c in chunks where c.count > 0 { FileHandle.standardOutput.write(Data(c)) } }
+    }
 
     /// A number as a cell: integers without a decimal point, NaN as `nan`, ±∞ as `inf`/`-inf`.
     @inline(__always) public static func format(_ v: Double) -> String {
