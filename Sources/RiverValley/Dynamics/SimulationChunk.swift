@@ -38,6 +38,16 @@ struct SimulationChunk {
         }
     }
 
+    /// Whether this configuration's seeds can step eight at a time in SIMD lanes (`runInLanes` does, unless
+    /// `config.lanes` is off, which only the tests turn off).
+    static func fitsLanes(_ config: SimulationConfig) -> Bool {
+        switch config.landscape {
+        case let l as StraightValley: return l.hasLaneSplit && SimulationLanes<StraightValley>.supports(config)
+        case let l as QuadraticLandscape: return l.hasLaneSplit && SimulationLanes<QuadraticLandscape>.supports(config)
+        default: return false
+        }
+    }
+
     /// Runs `seeds` eight at a time in SIMD lanes (`SimulationLanes`, bit for bit the scalar path) where
     /// the landscape and optimizer allow; the seeds whose paths are kept run on the scalar path first.
     func runInLanes<L: LaneLandscape>(_ landscape: L, seeds: Range<Int>, buffer: consuming [Moments]) -> Output {

@@ -139,8 +139,7 @@ struct SimulationLanes<L: LaneLandscape> {
                         let x = values[slot[m]]
                         var acc = mom[row + m]
                         if active == 0xFF {
-                            acc.add(x[0]); acc.add(x[1]); acc.add(x[2]); acc.add(x[3])
-                            acc.add(x[4]); acc.add(x[5]); acc.add(x[6]); acc.add(x[7])
+                            acc.add8(x)
                         } else {
                             for l in 0..<8 where active & (1 << l) != 0 { acc.add(x[l]) }
                         }
