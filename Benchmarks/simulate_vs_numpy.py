@@ -12,8 +12,9 @@ numpy: simulation + CSV writing inside this process):
   vectorised  Python loop over steps only, numpy arrays of shape (S, D)
   river       `river simulate ... --out FILE.csv`
 
-Prints the median times and the ratios loop/river (goal >= 30) and vectorised/river, and checks that the
-time-averaged stable-phase hill loss agrees between river and numpy within 5 standard errors.
+Prints the median times and the ratios loop/river (goal >= 30) and vectorised/river, river's fixed cost (the
+same command for 1 seed and 5 steps, timed in each round), and checks that the time-averaged stable-phase
+hill loss agrees between river and numpy within 5 standard errors.
 
 Usage: OPENBLAS_CORETYPE=SkylakeX python Benchmarks/simulate_vs_numpy.py [--dim 10] [--seed-count 256] [--steps 2000]
        (RIVER_BIN selects the binary; default .build/release/river)
@@ -96,12 +97,12 @@ def numpy_vectorised(a, lr, path):
     return mean
 
 
-def run_river(river, a, path):
+def run_river(river, a, path, steps=None, seeds=None):
     cmd = [river, "simulate", "--landscape", "straight-valley", "--dim", str(a.dim),
            "--hill-curvature", str(a.hill_curvature), "--river-slope", str(a.river_slope),
-           "--noise", str(a.noise), "--optimizer", "sgd", "--kind", "wsd", "--steps", str(a.steps),
+           "--noise", str(a.noise), "--optimizer", "sgd", "--kind", "wsd", "--steps", str(steps or a.steps),
            "--peak", str(a.peak), "--decay", "0.2", "--shape", "inv", "--min-ratio", "0.1",
-           "--seed-count", str(a.seeds), "--seed", str(a.seed), "--out", path]
+           "--seed-count", str(seeds or a.seeds), "--seed", str(a.seed), "--out", path]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t0
@@ -129,7 +130,7 @@ def main():
     print(f"D={a.dim} seeds={a.seeds} steps={a.steps} repeats={a.repeats} numpy {np.__version__} river {river}")
     lr = schedule(a.steps, a.peak)
 
-    loop_s, vec_s, river_s = [], [], []
+    loop_s, vec_s, river_s, fixed_s = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "river.csv")
         run_river(river, a, out)  # warm-up (page cache)
@@ -138,6 +139,9 @@ def main():
             loop_mean = numpy_loop(a, lr, os.path.join(tmp, "loop.csv"))
             loop_s.append(time.perf_counter() - t0)
             river_s.append(run_river(river, a, out))
+            # The same process with one seed and 5 steps: what river pays whatever the work (loading its
+            # libraries, parsing, writing a table).
+            fixed_s.append(run_river(river, a, os.path.join(tmp, "fixed.csv"), steps=5, seeds=1))
             t0 = time.perf_counter()
             vec_mean = numpy_vectorised(a, lr, os.path.join(tmp, "vec.csv"))
             vec_s.append(time.perf_counter() - t0)
@@ -160,6 +164,8 @@ def main():
 
     lm, vm, rm = statistics.median(loop_s), statistics.median(vec_s), statistics.median(river_s)
     print(f"median: numpy loop {lm:.3f} s, numpy vectorised {vm:.4f} s, river {rm:.4f} s")
+    print(f"river's fixed cost (the same command with 1 seed x 5 steps: process start, libraries, parsing, "
+          f"writing): median {statistics.median(fixed_s):.4f} s (rounds {min(fixed_s):.4f}-{max(fixed_s):.4f})")
     # Per-round ratios (each round runs the three back to back), for the spread.
     loop_r = [l / r for l, r in zip(loop_s, river_s)]
     vec_r = [v / r for v, r in zip(vec_s, river_s)]
