@@ -59,7 +59,7 @@ public struct PhiloxGaussian: Sendable {
     /// operations (ten Philox rounds; log, then the square root), and one chain at a time leaves the core
     /// waiting on latencies, while four side by side keep it busy. On the 2-core Zen 4 host the
     /// simulation's noise took 3.5 ns per draw one chain at a time and 2.4–2.6 ns four at a time, with the
-    /// same bits (docs/machine-facts.md, "The simulator's noise").
+    /// same bits (docs/machine-facts.md, "The simulator: noise, moments, the table").
     @inline(__always)
     static func transform(_ w: Words) -> (SIMD8<Double>, SIMD8<Double>) {
         let (w0, w1, w2, w3) = w

@@ -226,8 +226,9 @@ struct Moments {
 /// is merged as soon as every earlier chunk has been (by whichever worker finishes the one that was
 /// missing) and its buffer goes back to a pool that the next chunk writes into. Before, all sixteen
 /// chunks' moments (2000 records × 5 metrics × 32 bytes each in the benchmark's simulation) stayed
-/// alive until a serial merge at the end: 5 MB of fresh pages and 2.5 ms of merging after the run, ≈ 8 ms
-/// of a 46 ms `river simulate` on the 2-core Zen 4 host (docs/machine-facts.md, "The simulator's noise").
+/// alive until a serial merge at the end: 5 MB of fresh pages and 2.5 ms of merging after the run; the
+/// merger took 4.7 ms off a 54 ms `river simulate` on the 2-core Zen 4 host (docs/machine-facts.md,
+/// "The simulator: noise, moments, the table").
 final class ChunkMerger: @unchecked Sendable {
     private let lock = NSLock()
     private var parked: [Int: [Moments]] = [:]
