@@ -42,6 +42,32 @@ import LinearAlgebra
         }
     }
 
+    /// Pinned bits: draws of `fill` (from the start, and after a skip-ahead) and of `fillAcrossStreams`,
+    /// recorded from the implementation that computed one block and its transform at a time (before the
+    /// four-at-a-time loops): any change to the stream's definition or arithmetic shows here.
+    @Test func pinnedBits() {
+        let z = Self.draws(seed: 42, stream: 3, count: 200)
+        let fill: [(Int, UInt64)] = [
+            (0, 0xbfa8c3f56fcc3607), (1, 0xbfe43e4653f5530f), (7, 0x3fec4f0d2819ac84), (8, 0xbfd2188ebcd7216a),
+            (15, 0x3fde9f23b6bf7b7f), (16, 0x3fede56c1ce86af0), (63, 0x3fed2bc813c69f35), (64, 0x3fcac6a14079d992),
+            (65, 0x3f8e65f1e7798dd5), (127, 0xbffb7364386985e5), (128, 0xbff2520109aab4fe), (199, 0x3fe4ae758554b6b3)]
+        for (n, bits) in fill { #expect(z[n].bitPattern == bits, "fill: draw \(n)") }
+
+        var g = PhiloxGaussian(seed: .max, stream: 0x1_0000_0003, position: 5)
+        var y = [Double](repeating: 0, count: 70)
+        g.fill(&y)
+        let skip: [(Int, UInt64)] = [(0, 0xbfe7726f08de55c9), (10, 0x3ff54baa64ee5873), (11, 0x4001a96276f9bb26),
+                                     (69, 0x3fab743e9d7ce2ec)]
+        for (n, bits) in skip { #expect(y[n].bitPattern == bits, "after a skip to 5: draw \(n)") }
+
+        let out = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: 16 * 5)
+        defer { out.deallocate() }
+        PhiloxGaussian.fillAcrossStreams(seed: 7, firstStream: 16, fromBatch: 3, batches: 5, into: out)
+        let across: [(Int, Int, UInt64)] = [(0, 0, 0xbfe6f998d0d3bcec), (3, 5, 0xbfe5c8ffac32c692), (8, 7, 0x3feade2d1ea8ed71),
+                                            (15, 2, 0xbfb957ac86e8cf3a), (79, 6, 0x3fc853b27e711785)]
+        for (k, l, bits) in across { #expect(out[k][l].bitPattern == bits, "across streams: row \(k), lane \(l)") }
+    }
+
     /// The stream does not depend on how it is cut: fills of 1, 3, 7, 15, 16, 17, 100 … draws, `next()`
     /// and skip-ahead (`position:`) all give the one sequence; the same (seed, stream) gives it twice.
     @Test func sameSequenceInAnyBlocking() {

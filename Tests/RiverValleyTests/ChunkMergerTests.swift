@@ -100,3 +100,30 @@ import Testing
         #expect(merger.outputs[3].error != nil)
     }
 }
+
+/// `Moments.add8` is eight `add`s of its lanes in order, bit for bit: on empty moments (the shift is lane
+/// 0) and on moments with samples, with ±0, subnormal, huge, infinite and NaN lanes.
+@Suite struct MomentsAdd8Tests {
+    static func bits(_ m: Moments) -> [UInt64] { [m.n, m.shift, m.s1, m.s2].map(\.bitPattern) }
+
+    @Test func sameBitsAsEightAdds() {
+        let inputs: [SIMD8<Double>] = [
+            SIMD8(0.1, -0.2, 0.30000000000000004, 1e-300, -0.0, 0.0, 7.5, 1e16),
+            SIMD8(-0.0, 3, 4, 5, 6, 7, 8, 9),
+            SIMD8(1, .infinity, 2, 3, 4, 5, 6, 7),
+            SIMD8(1, 2, .nan, 3, 4, 5, 6, 7),
+            SIMD8(2.2250738585072014e-308, 5e-324, -5e-324, 1, 1, 1, 1, 1),
+            SIMD8(1e308, -1e308, 1e308, 1e308, 0.5, 0.25, 0.125, 1),
+        ]
+        for first in inputs {
+            for second in inputs {
+                var a = Moments(), b = Moments()
+                for x in [first, second] {
+                    a.add8(x)
+                    for l in 0..<8 { b.add(x[l]) }
+                    #expect(Self.bits(a) == Self.bits(b), "\(first) then \(second)")
+                }
+            }
+        }
+    }
+}

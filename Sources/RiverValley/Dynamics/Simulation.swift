@@ -259,7 +259,8 @@ final class ChunkMerger: @unchecked Sendable {
         lock.lock()
         outputs[c] = output
         // A failed chunk is never merged: the run throws its error, and later chunks wait in `parked`.
-        if output.error == nil { parked[c] = moments }
+        // (`consume`: no second reference, so the buffer is unique when the pool hands it out again.)
+        if output.error == nil { parked[c] = consume moments }
         if merging {
             lock.unlock()
             return
@@ -267,6 +268,7 @@ final class ChunkMerger: @unchecked Sendable {
         merging = true
         while let m = parked.removeValue(forKey: next) {
             lock.unlock()
+            precondition(m.count == total.count, "chunk moments: \(m.count), not \(total.count)")
             total.withUnsafeMutableBufferPointer { t in
                 m.withUnsafeBufferPointer { m in
                     for i in 0..<t.count { t[i].merge(m[i]) }
@@ -302,11 +304,13 @@ public enum Simulation {
         for t in 0..<steps { acc += lrs[t]; cumulative[t] = acc }
         let metrics = SimulationMetric.allCases.filter { $0 != .topEigenvalue || config.topEigenvalue }
         // At most 16 chunks, fixed by the configuration (not the core count), so the merge order and the
-        // bits are the same on any machine. In lanes a chunk of fewer than 8 seeds still steps all eight
-        // lanes, so where the lanes apply the chunks hold whole lane groups: 37 seeds run as 5 chunks (5
-        // lane groups), not 16 chunks of 2–3 seeds (16 lane groups); from 128 seeds on both rules give 16
-        // chunks. The rule does not look at `config.lanes`, so the tests' scalar runs chunk alike.
-        let chunks = SimulationChunk.fitsLanes(config) ? min((config.seeds + 7) / 8, 16) : min(config.seeds, 16)
+        // bits are the same on any machine: from 128 seeds on, 16 equal chunks. Below that, one chunk per
+        // seed, except where every seed runs in lanes: a chunk of fewer than 8 seeds still steps all eight
+        // lanes, so there chunk c is the lane group of seeds 8c ..< 8c + 8 (37 seeds: 5 lane groups, not
+        // 16 chunks of 2–3 seeds each stepping eight lanes). The rule does not look at `config.lanes`, so
+        // the tests' scalar runs chunk alike.
+        let laneGroups = config.seeds < 128 && config.keepPaths == 0 && SimulationChunk.fitsLanes(config)
+        let chunks = laneGroups ? (config.seeds + 7) / 8 : min(config.seeds, 16)
         let sigma = config.noiseStd
         let start = config.startPoint
         let tracer = config.landscape.analyticSplit(at: start) == nil ? RiverTracer(config.landscape) : nil
@@ -316,7 +320,8 @@ public enum Simulation {
                                     start: start, tracer: tracer, topCurvature: topCurvature)
         let merger = ChunkMerger(chunks: chunks, count: records.count * metrics.count)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * config.seeds / chunks, hi = (c + 1) * config.seeds / chunks
+            let lo = laneGroups ? 8 * c : c * config.seeds / chunks
+            let hi = laneGroups ? min(8 * c + 8, config.seeds) : (c + 1) * config.seeds / chunks
             merger.finish(chunk.run(seeds: lo..<hi, buffer: merger.buffer()), chunk: c)
         }
         let outputs = merger.outputs

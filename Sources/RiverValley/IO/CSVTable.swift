@@ -111,7 +111,7 @@ public struct CSVTable: Sendable {
     /// Writes the table to `url` atomically (temp file + fsync + rename), straight from its blocks.
     public func write(to url: URL) throws { try withChunks { try AtomicFile.write(chunks: $0, to: url) } }
 
-    /// Writes the table to standard output, straight from its blocks.
+    /// Writes the table to standard output block by block (no String of the whole table is built).
     public func writeToStandardOutput() {
         withChunks { chunks in for c in chunks where c.count > 0 { FileHandle.standardOutput.write(Data(c)) } }
     }
