@@ -12,6 +12,10 @@
 ///   error is that of `sinCos` plus one rounding of (v − k)·π/2: ≤ 2 ulp, absolute error ≤ 2.3e-16;
 /// - `squareRoot(x)` for x = 0 and normal x in [2⁻¹⁰²⁰, 2¹⁰²⁰]: ≤ 1 ulp (Newton steps on a magic-constant
 ///   estimate).
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 public enum SIMDMath {
     public typealias Vector = SIMD8<Double>
     public typealias Bits = SIMD8<UInt64>
@@ -73,6 +77,22 @@ public enum SIMDMath {
         let s = x * y
         let residual = x.addingProduct(-s, s)
         return s.addingProduct(0.5 * y, residual)
+    }
+
+    /// √x in every lane, correctly rounded: bit for bit each lane's `squareRoot()` (IEEE 754's square
+    /// root, NaN and negative lanes included), in four `sqrtpd` on x86-64 (SSE2, so any build) instead of
+    /// the eight scalar `sqrtsd`, each behind a branch to libm's `sqrt` for errno, that `squareRoot()` on
+    /// a SIMD vector compiles to on Linux. For the simulator's river split, which must match the one-seed
+    /// path's bits.
+    @inline(__always)
+    public static func correctlyRoundedSquareRoot(_ x: Vector) -> Vector {
+        #if arch(x86_64)
+        let lo = x.lowHalf, hi = x.highHalf
+        return Vector(lowHalf: SIMD4(lowHalf: _mm_sqrt_pd(lo.lowHalf), highHalf: _mm_sqrt_pd(lo.highHalf)),
+                      highHalf: SIMD4(lowHalf: _mm_sqrt_pd(hi.lowHalf), highHalf: _mm_sqrt_pd(hi.highHalf)))
+        #else
+        return x.squareRoot()
+        #endif
     }
 
     // Cephes sin.c: sin x = x + x³·P(x²), cos x = 1 − x²/2 + x⁴·Q(x²) on |x| ≤ π/4 (Horner steps fused).

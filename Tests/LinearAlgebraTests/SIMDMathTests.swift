@@ -84,6 +84,25 @@ import LinearAlgebra
 
     /// √x on the Box–Muller range [0, 72.1] (−2 ln u₁ ≤ 104 ln 2), at 0, and on log-uniform x over
     /// [2⁻¹⁰²⁰, 2¹⁰²⁰]: ≤ 1 ulp of `Double.squareRoot()` (correctly rounded), and √0 = 0.
+    /// `correctlyRoundedSquareRoot` is each lane's `squareRoot()`, bit for bit: random magnitudes over the
+    /// whole exponent range, subnormals, ±0, ±∞, NaN and negative lanes.
+    @Test func correctlyRoundedSquareRootIsLaneSquareRoot() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var values: [Double] = [0, -0.0, 5e-324, 2.2250738585072014e-308, 1, 2, .infinity, -.infinity, .nan, -1,
+                                -5e-324, .greatestFiniteMagnitude, 0.25, 1e-300]
+        for _ in 0..<20_000 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            values.append(Double(bitPattern: state & 0x7FFF_FFFF_FFFF_FFFF))  // any non-negative bit pattern
+        }
+        for start in stride(from: 0, to: values.count - 8, by: 3) {
+            let x = SIMD8<Double>(values[start..<start + 8])
+            let y = SIMDMath.correctlyRoundedSquareRoot(x)
+            for l in 0..<8 {
+                #expect(y[l].bitPattern == x[l].squareRoot().bitPattern, "√\(x[l])")
+            }
+        }
+    }
+
     @Test func squareRootWithinOneUlp() {
         var state: UInt64 = 3
         var xs: [Double] = [0, 0x1p-1020, 1e-300, 1, 2, 4, 72.08, 1e300]

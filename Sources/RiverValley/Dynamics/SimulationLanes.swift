@@ -210,7 +210,7 @@ extension StraightValley: LaneLandscape {
                 d2 += y * y
             }
         }
-        return LaneSplit(river: profile.laneValue(w[0]), hill: 0.5 * hill, distance: d2.squareRoot(), coordinate: w[0])
+        return LaneSplit(river: profile.laneValue(w[0]), hill: 0.5 * hill, distance: SIMDMath.correctlyRoundedSquareRoot(d2), coordinate: w[0])
     }
 }
 
@@ -226,6 +226,6 @@ extension QuadraticLandscape: LaneLandscape {
         let c = diagonal!
         var hill = SIMD8<Double>(), d2 = SIMD8<Double>()
         for i in 1..<c.count { hill += c[i] * w[i] * w[i]; d2 += w[i] * w[i] }
-        return LaneSplit(river: 0.5 * c[0] * w[0] * w[0], hill: 0.5 * hill, distance: d2.squareRoot(), coordinate: w[0])
+        return LaneSplit(river: 0.5 * c[0] * w[0] * w[0], hill: 0.5 * hill, distance: SIMDMath.correctlyRoundedSquareRoot(d2), coordinate: w[0])
     }
 }
