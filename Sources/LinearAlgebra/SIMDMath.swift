@@ -1,9 +1,13 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Elementary functions on eight doubles at once, without a libm call per lane (AVX2 + FMA in release
 /// builds: `-target-cpu haswell`, docs/machine-facts.md "Hand-written SIMD kernels need a target CPU").
 ///
-/// Only what the Box–Muller transform of `PhiloxGaussian` needs, on the ranges it needs. Accuracy,
-/// measured against Foundation's `log`, `sin`, `cos` and `squareRoot()` in
-/// Tests/LinearAlgebraTests/SIMDMathTests.swift:
+/// Only what the Box–Muller transform of `PhiloxGaussian` needs, on the ranges it needs, and a correctly
+/// rounded square root for the simulator's lanes. Accuracy, measured against Foundation's `log`, `sin`,
+/// `cos` and `squareRoot()` in Tests/LinearAlgebraTests/SIMDMathTests.swift:
 /// - `log(x)` for positive normal x: ≤ 1 ulp (fdlibm's e_log.c reduction and minimax polynomial,
 ///   Sun Microsystems 1993, whose stated error is < 1 ulp);
 /// - `sinCos(φ)` for |φ| ≤ π/4: ≤ 1 ulp for sin and cos (Cephes sin.c's polynomials, S. L. Moshier, whose
@@ -11,11 +15,8 @@
 /// - `sinCosTurns(v)` (sin and cos of v·π/2 for v ∈ [0, 4)): the quadrant is taken from v exactly, so the
 ///   error is that of `sinCos` plus one rounding of (v − k)·π/2: ≤ 2 ulp, absolute error ≤ 2.3e-16;
 /// - `squareRoot(x)` for x = 0 and normal x in [2⁻¹⁰²⁰, 2¹⁰²⁰]: ≤ 1 ulp (Newton steps on a magic-constant
-///   estimate).
-#if arch(x86_64)
-import _Builtin_intrinsics.intel
-#endif
-
+///   estimate);
+/// - `correctlyRoundedSquareRoot(x)`: every lane's `squareRoot()`, bit for bit (the hardware's IEEE root).
 public enum SIMDMath {
     public typealias Vector = SIMD8<Double>
     public typealias Bits = SIMD8<UInt64>
