@@ -51,7 +51,7 @@ struct SimulationChunk {
     /// Runs `seeds` eight at a time in SIMD lanes (`SimulationLanes`, bit for bit the scalar path) where
     /// the landscape and optimizer allow; the seeds whose paths are kept run on the scalar path first.
     func runInLanes<L: LaneLandscape>(_ landscape: L, seeds: Range<Int>, buffer: consuming [Moments]) -> Output {
-        guard config.lanes, landscape.hasLaneSplit, SimulationLanes<L>.supports(config) else {
+        guard config.lanes, Self.fitsLanes(config) else {
             return run(landscape, seeds: seeds, buffer: consume buffer)
         }
         let scalarEnd = min(max(seeds.lowerBound, config.keepPaths), seeds.upperBound)
