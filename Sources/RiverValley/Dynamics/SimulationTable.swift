@@ -22,20 +22,14 @@ extension SimulationResult {
         return cols + extra
     }
 
-    /// The table `river simulate` writes (``CSVTable``: integers print without a decimal point).
+    /// The table `river simulate` writes (``CSVTable``: integers print without a decimal point; `.text`
+    /// for the CSV as a String).
     public func table(extra: [SimulationColumn] = []) -> CSVTable {
-        SimulationTable.table(columns(extra: extra))
+        CSVTable(columns: columns(extra: extra).map { ($0.name, $0.values) })
     }
-
-    /// CSV text with a header row.
-    public func csv(extra: [SimulationColumn] = []) -> String { table(extra: extra).text }
 }
 
 public enum SimulationTable {
-    /// A table of equally long columns.
-    public static func table(_ columns: [SimulationColumn]) -> CSVTable {
-        CSVTable(columns: columns.map { ($0.name, $0.values) })
-    }
 
     /// Theory overlays for gd/sgd (no weight decay) on a straight valley or a diagonal quadratic, whose
     /// hill coordinates 1..<d are independent quadratics:
