@@ -11,13 +11,17 @@ Two Swift sides (`--swift`):
   decay on matrices, as river), the same constant LR after the same steps.
 - `bench`: `river debug-model bench` (the step without data sampling or logging), for the kernel view.
 
-Each round runs Swift then PyTorch; the ratio is taken per round and reported as the median with its range
+Each round runs Swift (each side asked for) then PyTorch; the ratio is taken per round and reported as the median with its range
 over rounds. `--load both` (default) measures every shape on an idle host and again with a competing
 single-thread process (a busy Python loop) running throughout. Prints the sgemm peak measured by the Swift
 side in the same run (OpenBLAS, n = 2048) and the MFU (6·matmul params + 12·L·C·T FLOPs per token).
 
 Shapes: 3.3M (width 256, 4 layers, ctx 256, batch 16; goal >= 1.2x) and 0.86M (width 128, 4 layers,
 ctx 128, batch 32; goal >= 1.5x).
+
+`--fp32-matmul` picks the library of river's fp32 linear-layer GEMMs (the run config's `fp32Matmul`):
+`openblas` (river's default, the reference bits), `onednn` (oneDNN's Float32 matmul), or `both` (default):
+each round then runs river on OpenBLAS, river on oneDNN and PyTorch, and a ratio is printed for each.
 
 `--precision bf16` compares the bf16 paths instead: river with `"precision": "bf16"` against PyTorch with
 `torch.autocast("cpu", dtype=torch.bfloat16)` around the forward pass and loss (goal >= 1.2x at every shape).
@@ -26,7 +30,7 @@ why) and the bf16 and fp32 matmul speed PyTorch gets on this CPU (n = 1024), whi
 a bf16 matmul unit at all.
 
     Benchmarks/run.sh train_vs_torch [--steps 12 --rounds 3 --load both --swift train --shapes small3M,small086M
-                                      --precision fp32]
+                                      --precision fp32 --fp32-matmul both]
 """
 import contextlib
 import argparse
@@ -53,31 +57,35 @@ SHAPES = {
 LR = 1e-3
 
 
-def swift_bench(river, preset, batch, steps, warmup, threads, precision):
+def swift_bench(river, preset, batch, steps, warmup, threads, precision, fp32_matmul):
     args = [river, "debug-model", "bench", "--preset", preset, "--batch-size", str(batch), "--steps", str(steps),
             "--untimed-steps", str(warmup), "--threads", str(threads), "--precision", precision]
+    if precision == "fp32":
+        args += ["--fp32-matmul", fp32_matmul]
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["tokens_per_s"]
 
 
-KERNELS = {}  # shape name -> river's bf16 kernel summary (from the last run's kernels.json)
+KERNELS = {}  # (config, river side) -> river's oneDNN kernel summary (from the last run's kernels.json)
 
 
-def swift_train(river, cfg, batch, steps, warmup, threads, corpus, work, precision):
+def swift_train(river, cfg, batch, steps, warmup, threads, corpus, work, precision, fp32_matmul):
     out = pathlib.Path(work) / f"run-{time.monotonic_ns()}"
     config = {"model": cfg, "data": {"corpus": str(corpus)}, "batchSize": batch,
               "schedule": {"kind": "constant", "steps": warmup + steps, "peak": LR, "warmup": 0},
               "evalEvery": 0, "checkpointEvery": 0, "precision": precision}
+    if precision == "fp32":
+        config["fp32Matmul"] = fp32_matmul
     cfg_path = pathlib.Path(work) / "config.json"
     cfg_path.write_text(json.dumps(config))
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), RIVER_THREADS=str(threads))
     subprocess.run([river, "train", "--out", str(out), "--config", str(cfg_path), "--quiet"], check=True, env=env,
                    capture_output=True)
-    if precision == "bf16":
+    if precision == "bf16" or fp32_matmul == "onednn":
         report = json.loads((out / "kernels.json").read_text())
         kinds = {}
         for k in report["kernels"]:
             kinds.setdefault((k["kernel"], k.get("fallback_reason", k.get("fallbackReason"))), []).append(k["shape"])
-        KERNELS[json.dumps(cfg)] = (f"oneDNN {report.get('onednn_version', report.get('onednnVersion'))} ISA "
+        KERNELS[(json.dumps(cfg), side_name(precision, fp32_matmul))] = (f"oneDNN {report.get('onednn_version', report.get('onednnVersion'))} ISA "
                                     f"{report.get('onednn_isa', report.get('onednnISA'))}: " + "; ".join(
                                         f"{len(v)} shapes on {kern}" + (f" ({why})" if why else "")
                                         for (kern, why), v in kinds.items()))
@@ -136,15 +144,25 @@ class CompetingProcess:
         self.p.wait()
 
 
+def side_name(precision, fp32_matmul):
+    return "bf16" if precision == "bf16" else f"fp32 {fp32_matmul}"
+
+
 def measure(a, river, name, corpus, work):
+    """Tokens/s per round of each river side (by `side_name`) and of PyTorch, the sides interleaved."""
     shape = SHAPES[name]
     cfg, batch = shape["config"], shape["batch"]
-    sw, tr, params = [], [], None
+    libraries = ["bf16"] if a.precision == "bf16" else (["openblas", "onednn"] if a.fp32_matmul == "both"
+                                                         else [a.fp32_matmul])
+    sw, tr, params = {}, [], None
     for _ in range(a.rounds):  # interleaved: the VMs drift by up to 30% over minutes
-        if a.swift == "train":
-            sw.append(swift_train(river, cfg, batch, a.steps, a.warmup, a.threads, corpus, work, a.precision))
-        else:
-            sw.append(swift_bench(river, name, batch, a.steps, a.warmup, a.threads, a.precision))
+        for lib in libraries:
+            key = side_name(a.precision, lib)
+            if a.swift == "train":
+                tps = swift_train(river, cfg, batch, a.steps, a.warmup, a.threads, corpus, work, a.precision, lib)
+            else:
+                tps = swift_bench(river, name, batch, a.steps, a.warmup, a.threads, a.precision, lib)
+            sw.setdefault(key, []).append(tps)
         tps, params = torch_train(cfg, batch, a.steps, a.warmup, corpus, a.precision)
         tr.append(tps)
     return sw, tr, params
@@ -162,12 +180,15 @@ def main():
     ap.add_argument("--swift", choices=["train", "bench"], default="train", help="the river train loop or the bare step")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="fp32 on both sides, or river bf16 against PyTorch bf16 autocast (goal >= 1.2x)")
+    ap.add_argument("--fp32-matmul", dest="fp32_matmul", choices=["openblas", "onednn", "both"], default="both",
+                    help="library of river's fp32 linear-layer GEMMs; both: each round runs both (fp32 only)")
     a = ap.parse_args()
     river = os.environ.get("RIVER_BIN", ".build/release/river")
     torch.set_num_threads(a.threads)
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}  OPENBLAS_THREAD_TIMEOUT="
           f"{os.environ.get('OPENBLAS_THREAD_TIMEOUT')}  torch {torch.__version__}  threads {a.threads}  "
-          f"steps {a.steps} (+{a.warmup} warm-up)  rounds {a.rounds}  swift side: {a.swift}  precision {a.precision}")
+          f"steps {a.steps} (+{a.warmup} warm-up)  rounds {a.rounds}  swift side: {a.swift}  precision {a.precision}"
+          + (f"  fp32 GEMMs: {a.fp32_matmul}" if a.precision == "fp32" else ""))
     peak = sgemm_peak(river, a.threads)
     print(f"sgemm peak (OpenBLAS, n=2048, {a.threads} threads), measured now: {peak:.0f} GFLOP/s")
     if a.precision == "bf16":
@@ -189,21 +210,26 @@ def main():
                         sw, tr, params = measure(a, river, name, corpus, work)
                 else:
                     sw, tr, params = measure(a, river, name, corpus, work)
-                ratios = [s / t for s, t in zip(sw, tr)]
-                r = statistics.median(ratios)
-                s_tps, t_tps = statistics.median(sw), statistics.median(tr)
                 goal = 1.2 if a.precision == "bf16" else shape["goal"]
-                met = r >= goal
-                failed |= not met
+                t_tps = statistics.median(tr)
                 print(f"  [{load}] {params:,} parameters")
-                print(f"    swift   {s_tps:9,.0f} tokens/s (median)  MFU {s_tps * flops / 1e9 / peak:5.1%}  "
-                      f"rounds {[round(x) for x in sw]}")
                 print(f"    pytorch {t_tps:9,.0f} tokens/s (median)  MFU {t_tps * flops / 1e9 / peak:5.1%}  "
                       f"rounds {[round(x) for x in tr]}")
-                print(f"    ratio swift/pytorch {r:.2f}x median (range {min(ratios):.2f}-{max(ratios):.2f} over "
-                      f"{len(ratios)} rounds; goal >= {goal}x: {'met' if met else 'NOT met'})")
-                if json.dumps(cfg) in KERNELS:
-                    print(f"    river bf16 kernels: {KERNELS[json.dumps(cfg)]}")
+                met_any = False
+                for side, tps in sw.items():
+                    ratios = [s / t for s, t in zip(tps, tr)]
+                    r = statistics.median(ratios)
+                    met = r >= goal
+                    met_any |= met
+                    s_tps = statistics.median(tps)
+                    label = f"swift {side}" if len(sw) > 1 else "swift"
+                    print(f"    {label:<19} {s_tps:9,.0f} tokens/s (median)  MFU {s_tps * flops / 1e9 / peak:5.1%}  "
+                          f"rounds {[round(x) for x in tps]}")
+                    print(f"      ratio {label}/pytorch {r:.2f}x median (range {min(ratios):.2f}-{max(ratios):.2f} over "
+                          f"{len(ratios)} rounds; goal >= {goal}x: {'met' if met else 'NOT met'})")
+                    if (json.dumps(cfg), side) in KERNELS:
+                        print(f"      river {side} kernels: {KERNELS[(json.dumps(cfg), side)]}")
+                failed |= not met_any
     return 1 if failed else 0
 
 

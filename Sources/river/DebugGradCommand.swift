@@ -160,6 +160,7 @@ struct DebugModelBench: ParsableCommand {
         Example:
           river debug-model bench --preset small3M --batch-size 16 --steps 10 --untimed-steps 2 --sgemm-peak
           river debug-model bench --preset small3M --precision bf16
+          river debug-model bench --preset small086M --batch-size 32 --fp32-matmul onednn --profile
         """)
 
     @OptionGroup var shape: ModelShapeOptions
@@ -174,6 +175,8 @@ struct DebugModelBench: ParsableCommand {
     @Flag(help: "Print GFLOP/s of each GEMM shape of a training step instead.") var gemms = false
     @Option(help: ArgumentHelp("Arithmetic of the matrix products, linear layers and attention: fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
     var precision: Precision = .fp32
+    @Option(name: .customLong("fp32-matmul"), help: ArgumentHelp("Library of the fp32 linear layers' GEMMs: openblas (the reference bits) or onednn.", valueName: "library"))
+    var fp32Matmul: Float32Matmul = .openblas
 
     func run() throws {
         let config = try shape.load()
@@ -181,12 +184,15 @@ struct DebugModelBench: ParsableCommand {
               (1...1024).contains(threads) else {
             throw ValidationError("--batch-size must be ≥ 1, --steps in 1...1000000, --untimed-steps in 0...1000000, --threads in 1...1024")
         }
+        if precision == .bf16 && fp32Matmul == .onednn {
+            throw ValidationError("--fp32-matmul onednn applies to fp32 only; bf16's GEMMs always take oneDNN (drop --fp32-matmul or use --precision fp32)")
+        }
         try config.checkMemory(batchSize: batchSize)
         let batch = batchSize, warmup = untimedSteps
         BLAS.setThreads(threads)
         let T = config.contextLength
         if gemms { return gemmShapes(config, N: batch * T) }
-        let model = Transformer(config: config, batchSize: batch, seed: seed, precision: precision)
+        let model = Transformer(config: config, batchSize: batch, seed: seed, precision: precision, fp32Matmul: fp32Matmul)
         let rng = RandomSource(seed: seed &+ 1)
         let pool = (0..<(batch * T * 8 + 1)).map { _ in Int32(rng.int(below: config.vocabSize)) }
         var optimizer = Optimizer<Float>(OptimizerHyperparameters(algorithm: .adamw, weightDecay: 0.1), count: model.parameterCount)
@@ -224,10 +230,12 @@ struct DebugModelBench: ParsableCommand {
             tokensPerS: tokensPerSecond, stepSMedian: median, stepSMean: total / Double(steps),
             forwardS: phase[0] / Double(steps), backwardS: phase[1] / Double(steps), optimizerS: phase[2] / Double(steps),
             flopsPerToken: flops, gflops: tokensPerSecond * flops / 1e9, finalLoss: Double(lastLoss),
-            precision: precision.rawValue)
-        if precision == .bf16 {
+            precision: precision.rawValue, fp32Matmul: precision == .fp32 ? fp32Matmul.rawValue : nil)
+        if precision == .bf16 || fp32Matmul == .onednn {
             result.onednn = "\(Transformer.onednn.version) (ISA \(Transformer.onednn.isa))"
             result.kernels = model.matmulKernels
+        }
+        if precision == .bf16 {
             let check = BF16AttentionCheck.run(config: config)
             result.attentionCheck = .init(kernel: check.kernel, relativeDifferenceFromPortable: check.relativeDifference)
         }
@@ -257,7 +265,9 @@ struct DebugModelBench: ParsableCommand {
         var forwardS: Double, backwardS: Double, optimizerS: Double
         var flopsPerToken: Double, gflops: Double, finalLoss: Double
         var precision: String
-        /// bf16: oneDNN's version and ISA, and which kernel ran each GEMM shape.
+        /// fp32: the library of the linear layers' GEMMs.
+        var fp32Matmul: String?
+        /// bf16, or fp32 on oneDNN: oneDNN's version and ISA, and which kernel ran each GEMM shape.
         var onednn: String? = nil
         var kernels: [MatmulKernelReport]? = nil
         /// bf16: the attention kernel against the portable strips on one sequence (``BF16AttentionCheck``).

@@ -18,6 +18,7 @@ struct TrainCommand: ParsableCommand {
           river train --out runs/tiny --config tiny.json --steps 200 --seed 1
           river train --out runs/tiny --resume
           river train --out runs/bf16 --precision bf16
+          river train --out runs/fp32-onednn --fp32-matmul onednn
         """)
 
     @Option(name: .long, help: ArgumentHelp("Run directory to create (or to resume with --resume).", valueName: "path"))
@@ -35,6 +36,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Arithmetic of the matrix products, linear layers and attention (sets the config's precision): fp32, or bf16 inputs with fp32 accumulation.", valueName: "precision"))
     var precision: Precision?
 
+    @Option(name: .long, help: ArgumentHelp("Library of an fp32 run's linear-layer GEMMs (sets the config's fp32Matmul): openblas (the reference bits), or onednn (faster on AVX-512 CPUs; equal to about 1e-6 relative).", valueName: "library"))
+    var fp32Matmul: Float32Matmul?
+
     @Flag(name: .long, help: "Continue the run in --out from its newest checkpoint (bit-exact).")
     var resume = false
 
@@ -45,8 +49,8 @@ struct TrainCommand: ParsableCommand {
     var stopAfter: Int?
 
     func validate() throws {
-        if resume && (config != nil || steps != nil || seed != nil || precision != nil) {
-            throw ValidationError("--resume continues the saved config; do not combine it with --config, --steps, --seed or --precision")
+        if resume && (config != nil || steps != nil || seed != nil || precision != nil || fp32Matmul != nil) {
+            throw ValidationError("--resume continues the saved config; do not combine it with --config, --steps, --seed, --precision or --fp32-matmul")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1, got \(stopAfter)") }
@@ -62,6 +66,7 @@ struct TrainCommand: ParsableCommand {
             if let steps { cfg.schedule.steps = steps }
             if let seed { cfg.seed = seed; cfg.dataSeed = seed }
             if let precision { cfg.precision = precision }
+            if let fp32Matmul { cfg.fp32Matmul = fp32Matmul }
             training = try TrainingRun.create(at: dir, config: cfg)
         }
         let c = training.config
@@ -80,11 +85,13 @@ struct TrainCommand: ParsableCommand {
         try JSONOutput.print(RunSummary(run: out, step: training.step, loss: last.map { Double($0.loss) }, valLoss: lastVal))
     }
 
-    /// One line per kernel of a bf16 run (the full report is RUN/kernels.json).
+    /// One line per kernel of a bf16 run or an fp32 run on oneDNN (the full report is RUN/kernels.json).
     static func describe(_ r: TrainingRun.KernelReport) -> String {
         var byKernel: [String: (count: Int, reason: String?)] = [:]
         for k in r.kernels { byKernel[k.kernel, default: (0, k.fallbackReason)].count += 1 }
-        var text = "bf16 products (linear layers on oneDNN \(r.onednnVersion), ISA \(r.onednnISA); the attention on river's kernels):\n"
+        var text = r.precision == .bf16
+            ? "bf16 products (linear layers on oneDNN \(r.onednnVersion), ISA \(r.onednnISA); the attention on river's kernels):\n"
+            : "fp32 linear layers on oneDNN \(r.onednnVersion), ISA \(r.onednnISA):\n"
         for (kernel, v) in byKernel.sorted(by: { $0.key < $1.key }) {
             text += "  \(v.count) shape\(v.count == 1 ? "" : "s") on \(kernel)\(v.reason.map { " — \($0)" } ?? "")\n"
         }
@@ -92,3 +99,4 @@ struct TrainCommand: ParsableCommand {
     }
 }
 extension Precision: ExpressibleByArgument {}
+extension Float32Matmul: ExpressibleByArgument {}

@@ -146,6 +146,7 @@ import Testing
         option("parent", "dir", "parent run directory of a branch"),
         option("step", "n", "checkpoint step to fork from"),
         option("precision", "precision", "arithmetic of the matrix products", typing: .enumeration),
+        option("fp32-matmul", "library", "library of the fp32 linear-layer GEMMs", typing: .enumeration),
         flag("resume", "continue a run"),
         option("stop-after", "n", "stop after more steps"),
         option("text", "file", "text to evaluate on"),

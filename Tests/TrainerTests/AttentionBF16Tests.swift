@@ -147,9 +147,9 @@ struct AttentionBF16Tests {
         if rv_bf16_amx_available() != 0 { #expect(check >= 0 && check < 1e-4, "AMX self-check: \(check)") } else { #expect(check == -1) }
         let expected: BF16AttentionKernel = rv_bf16_amx_available() != 0 ? .amx : rv_bf16_dot_available() != 0 ? .dot : .portable
         if ProcessInfo.processInfo.environment["RIVER_BF16_ATTENTION"] == nil {
-            #expect(BF16Matmul().attentionKernel == expected)
+            #expect(OneDNNMatmul().attentionKernel == expected)
         }
-        #expect(BF16Matmul(backend: .fallback).attentionKernel == .portable)
+        #expect(OneDNNMatmul(backend: .fallback).attentionKernel == .portable)
         #expect(BF16AttentionKernel.amx.fits(T: 256, D: 64) && BF16AttentionKernel.amx.fits(T: 128, D: 32))
         #expect(!BF16AttentionKernel.amx.fits(T: 37, D: 32) && !BF16AttentionKernel.amx.fits(T: 64, D: 48))
 

@@ -72,7 +72,7 @@ struct MixedPrecisionTests {
 
     /// Runs `engine` on every transpose pair and β ∈ {0, 1, 0.5} and returns the worst error relative to
     /// the largest |entry| of the Float64 reference computed on `inputs(a)`, `inputs(b)`.
-    static func worstError(_ engine: BF16Matmul, pad: Int, inputs: (Float) -> Float) -> Double {
+    static func worstError(_ engine: OneDNNMatmul, pad: Int, inputs: (Float) -> Float) -> Double {
         let m = 37, n = 23, k = 19
         var worst = 0.0
         for transA in [false, true] {
@@ -97,13 +97,13 @@ struct MixedPrecisionTests {
     func onednnPlumbing() {
         var why = [CChar](repeating: 0, count: 256)
         let loaded = rv_onednn_load(&why, why.count)
-        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(BF16Matmul.text(why))")
+        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(OneDNNMatmul.text(why))")
         guard loaded == 0 else { return }
-        let engine = BF16Matmul(onednnTakesFloat32: true)
+        let engine = OneDNNMatmul(inputs: .float32)
         let worst = Self.worstError(engine, pad: 3, inputs: { $0 })
         #expect(worst < 1e-6, "worst relative error \(worst)")
         #expect(engine.reports.count == 12)      // 4 transpose pairs × 3 values of β, each created once
-        #expect(engine.reports.allSatisfy { $0.fallbackReason == nil && $0.kernel != BF16Matmul.fallbackKernel })
+        #expect(engine.reports.allSatisfy { $0.fallbackReason == nil && $0.kernel != OneDNNMatmul.fallbackKernel })
         _ = Self.worstError(engine, pad: 3, inputs: { $0 })
         #expect(engine.reports.count == 12)      // cached: no new primitive for a shape already seen
     }
@@ -111,33 +111,33 @@ struct MixedPrecisionTests {
     @Test("a bf16 GEMM equals the Float64 product of the bf16-rounded inputs to Float32 accumulation error (≤ 1e-6), on whichever kernel this CPU gets, and differs from fp32 by bf16 rounding (≤ 2^-7)")
     func bf16GEMM() {
         for backend in BF16Backend.allCases {
-            let engine = BF16Matmul(backend: backend)
+            let engine = OneDNNMatmul(backend: backend)
             let exact = Self.worstError(engine, pad: 0, inputs: BFloat16.round)
             #expect(exact < 1e-6, "\(backend): worst error against the rounded-input product \(exact)")
-            let vsFP32 = Self.worstError(BF16Matmul(backend: backend), pad: 0, inputs: { $0 })
+            let vsFP32 = Self.worstError(OneDNNMatmul(backend: backend), pad: 0, inputs: { $0 })
             #expect(vsFP32 > 1e-5 && vsFP32 < 0x1p-7, "\(backend): error against the fp32 product \(vsFP32)")
         }
     }
 
     @Test("kernel report: each shape names the kernel that ran; a fallback says why (here: no oneDNN bf16 kernel below AVX-512, or the fallback backend was asked for)")
     func kernelReport() {
-        let auto = BF16Matmul(backend: .automatic)
+        let auto = OneDNNMatmul(backend: .automatic)
         _ = Self.worstError(auto, pad: 0, inputs: { $0 })
         #expect(auto.reports.count == 12)
         for r in auto.reports {
-            if r.kernel == BF16Matmul.fallbackKernel {
+            if r.kernel == OneDNNMatmul.fallbackKernel {
                 #expect(r.fallbackReason.map { !$0.isEmpty } == true, "\(r)")
             } else {
                 #expect(r.fallbackReason == nil && !r.kernel.hasPrefix("ref"), "\(r)")
             }
         }
-        let isa = BF16Matmul.onednnISA
+        let isa = OneDNNMatmul.onednnISA
         if isa == "avx2" || isa == "avx" || isa == "sse41" {
-            #expect(auto.reports.allSatisfy { $0.kernel == BF16Matmul.fallbackKernel && $0.fallbackReason!.contains("unimplemented") })
+            #expect(auto.reports.allSatisfy { $0.kernel == OneDNNMatmul.fallbackKernel && $0.fallbackReason!.contains("unimplemented") })
         }
-        let forced = BF16Matmul(backend: .fallback)
+        let forced = OneDNNMatmul(backend: .fallback)
         _ = Self.worstError(forced, pad: 0, inputs: { $0 })
-        #expect(forced.reports.allSatisfy { $0.kernel == BF16Matmul.fallbackKernel && $0.fallbackReason == "the fallback backend was requested" })
+        #expect(forced.reports.allSatisfy { $0.kernel == OneDNNMatmul.fallbackKernel && $0.fallbackReason == "the fallback backend was requested" })
     }
 
     /// Relative L2 distance.
@@ -169,13 +169,13 @@ struct MixedPrecisionTests {
         // One linear layer on its own: out = x·Wᵀ, then dx and dW.
         let N = 64, IC = 48, OC = 40
         let x = Self.random(N * IC, seed: 4), w = Self.random(OC * IC, seed: 5), dy = Self.random(N * OC, seed: 6)
-        func run(_ engine: BF16Matmul?) -> (out: [Float], dx: [Float], dw: [Float]) {
+        func run(_ engine: OneDNNMatmul?) -> (out: [Float], dx: [Float], dw: [Float]) {
             var out = [Float](repeating: 0, count: N * OC), dx = [Float](repeating: 0, count: N * IC), dw = [Float](repeating: 0, count: OC * IC)
             Layers.linearForward(out: &out, x: x, w: w, N: N, IC: IC, OC: OC, bf16: engine)
             Layers.linearBackward(dx: &dx, dw: &dw, dy: dy, x: x, w: w, N: N, IC: IC, OC: OC, bf16: engine)
             return (out, dx, dw)
         }
-        let f = run(nil), b = run(BF16Matmul())
+        let f = run(nil), b = run(OneDNNMatmul())
         for (name, u, v) in [("out", b.out, f.out), ("dx", b.dx, f.dx), ("dW", b.dw, f.dw)] {
             let e = u.withUnsafeBufferPointer { up in v.withUnsafeBufferPointer { Self.relative(up, $0) } }
             #expect(e > 1e-4 && e < 0.01, "\(name): \(e)")
@@ -222,7 +222,7 @@ struct MixedPrecisionTests {
         defer { for p in [a, b, other, c, want] { p.deallocate() } }
         _ = other.update(fromContentsOf: Self.random(m * k, seed: 30))
         for backend in BF16Backend.allCases {
-            let engine = BF16Matmul(backend: backend), fresh = BF16Matmul(backend: backend)
+            let engine = OneDNNMatmul(backend: backend), fresh = OneDNNMatmul(backend: backend)
             fresh.reusesCopies = false
             var version: UInt64 = 0
             func refill() {   // new values in A and B (the same buffers)
@@ -230,12 +230,12 @@ struct MixedPrecisionTests {
                 _ = a.update(fromContentsOf: Self.random(m * k, seed: 40 + version))
                 _ = b.update(fromContentsOf: Self.random(k * n, seed: 80 + version))
             }
-            func product(_ e: BF16Matmul, _ x: UnsafeMutableBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>,
-                         _ ak: BF16Matmul.Operand, _ bk: BF16Matmul.Operand) {
+            func product(_ e: OneDNNMatmul, _ x: UnsafeMutableBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>,
+                         _ ak: OneDNNMatmul.Operand, _ bk: OneDNNMatmul.Operand) {
                 e.gemm(transA: false, transB: false, m: m, n: n, k: k, a: x.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
                        beta: 0, c: out.baseAddress!, ldc: n, aKind: ak, bKind: bk)
             }
-            func check(_ x: UnsafeMutableBufferPointer<Float>, _ ak: BF16Matmul.Operand, _ bk: BF16Matmul.Operand, _ what: String) {
+            func check(_ x: UnsafeMutableBufferPointer<Float>, _ ak: OneDNNMatmul.Operand, _ bk: OneDNNMatmul.Operand, _ what: String) {
                 product(engine, x, c, ak, bk)
                 product(fresh, x, want, .volatile, .volatile)
                 #expect(Array(c) == Array(want), "\(backend): \(what)")

@@ -91,10 +91,10 @@ enum Layers {
     // MARK: linear layers (PyTorch convention: W is [out, in], y = x · Wᵀ)
 
     /// out[N, OC] = x[N, IC] · W[OC, IC]ᵀ + beta · out. With `bf16` (Float models only) the product runs
-    /// with bf16 inputs and Float32 accumulation (``BF16Matmul``); x and W must then stay unchanged until
+    /// with bf16 inputs and Float32 accumulation (``OneDNNMatmul``); x and W must then stay unchanged until
     /// the next `bf16.beginPass()` (their bf16 copies are reused by the backward pass).
     static func linearForward<S: ModelScalar>(out: Ptr<S>, x: CPtr<S>, w: CPtr<S>, N: Int, IC: Int, OC: Int, beta: S = 0,
-                                              bf16: BF16Matmul? = nil) {
+                                              bf16: OneDNNMatmul? = nil) {
         gemm(bf16, transA: false, transB: true, m: N, n: OC, k: IC, a: x, lda: IC, b: w, ldb: IC, beta: beta, c: out, ldc: OC,
              aKind: .stable, bKind: .stable)
     }
@@ -102,7 +102,7 @@ enum Layers {
     /// dx[N, IC] = dy[N, OC] · W[OC, IC] (+ beta·dx);  dW[OC, IC] += dyᵀ · x. Both products in bf16 with
     /// `bf16` (the gradient accumulation into dW stays Float32); dy is converted once for both.
     static func linearBackward<S: ModelScalar>(dx: Ptr<S>?, dw: Ptr<S>, dy: CPtr<S>, x: CPtr<S>, w: CPtr<S>, N: Int, IC: Int, OC: Int,
-                                               dxBeta: S = 0, bf16: BF16Matmul? = nil) {
+                                               dxBeta: S = 0, bf16: OneDNNMatmul? = nil) {
         gemm(bf16, transA: true, transB: false, m: OC, n: IC, k: N, a: dy, lda: OC, b: x, ldb: IC, beta: 1, c: dw, ldc: IC,
              aKind: .sharedWithAdjacentCalls, bKind: .stable)
         if let dx {
@@ -113,9 +113,9 @@ enum Layers {
 
     /// C = op(A)·op(B) + beta·C (alpha 1): through `bf16` when given (S must then be Float), else S's BLAS.
     @inline(__always)
-    private static func gemm<S: ModelScalar>(_ bf16: BF16Matmul?, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    private static func gemm<S: ModelScalar>(_ bf16: OneDNNMatmul?, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                              a: CPtr<S>, lda: Int, b: CPtr<S>, ldb: Int, beta: S, c: Ptr<S>, ldc: Int,
-                                             aKind: BF16Matmul.Operand, bKind: BF16Matmul.Operand) {
+                                             aKind: OneDNNMatmul.Operand, bKind: OneDNNMatmul.Operand) {
         if let bf16 {
             precondition(S.self == Float.self, "bf16 GEMMs take Float32 operands")
             bf16.gemm(transA: transA, transB: transB, m: m, n: n, k: k,

@@ -21,20 +21,39 @@ public enum Precision: String, Codable, CaseIterable, Sendable {
 /// fallback. `fallback`: the sgemm path for every shape (tests, and comparing the two).
 public enum BF16Backend: String, CaseIterable, Sendable { case automatic, fallback }
 
-/// Which code ran one shape of bf16 GEMM.
+/// Which code ran one shape of oneDNN-path GEMM (bf16, or Float32 with `fp32Matmul: onednn`).
 public struct MatmulKernelReport: Codable, Equatable, Sendable {
     /// "m×n×k", with the transposes as op letters: "NT" = A · Bᵀ.
     public var shape: String
-    /// oneDNN's implementation name (e.g. "brg:avx512_core_amx"), or "sgemm(bf16-rounded inputs)".
+    /// oneDNN's implementation name (e.g. "brg:avx512_core_amx"), or "sgemm(bf16-rounded inputs)" (bf16) / "sgemm" (Float32).
     public var kernel: String
     /// Why oneDNN did not run this shape (nil when it did).
     public var fallbackReason: String?
 }
 
-/// GEMMs with bfloat16 inputs and Float32 accumulation, one cached oneDNN matmul primitive per shape.
+/// Which library computes the linear layers' GEMMs of an fp32 run (the `fp32Matmul` key of a run config).
 ///
-/// Per shape (transposes, m, n, k, leading dimensions, β), the first call asks oneDNN for a bf16 matmul;
-/// when oneDNN is missing, has no bf16 kernel on this CPU (oneDNN 2.6 has none below AVX-512), or offers
+/// - `openblas`: OpenBLAS's sgemm (the default; its results are the project's reference bits).
+/// - `onednn`: oneDNN's Float32 matmul primitive (its brgemm kernels on AVX-512 CPUs, `gemm:jit` on AVX2),
+///   one primitive per shape, created once. Its kernels write C directly, where OpenBLAS first scales C by β
+///   in a separate pass; on a 2-core Zen 4 a 0.86M step's 51 GEMMs took 0.119 instead of 0.136 s
+///   (docs/machine-facts.md, "fp32 GEMMs on oneDNN"). Products with k ≤ 344 came out bit-identical to
+///   sgemm's there; longer sums (k = 688, and the weight gradients' k = batch·T) differ in the last bits
+///   (≈ 1e-6 relative), because the two libraries block a long sum differently. Resuming stays bit-exact.
+///   On the brgemm kernels the bits do not depend on the thread count either; `gemm:jit`'s do (in the last
+///   bits), so on AVX2 CPUs a run resumes bit for bit only on the same thread count. Where oneDNN is
+///   missing or offers only its reference kernel, a shape falls back to sgemm and `kernels.json` says why.
+///
+/// bf16 runs always take oneDNN (``Precision/bf16``); the key applies to fp32 runs only.
+public enum Float32Matmul: String, Codable, CaseIterable, Sendable {
+    case openblas, onednn
+}
+
+/// GEMMs on oneDNN's matmul primitive, one cached primitive per shape: with bfloat16 inputs and Float32
+/// accumulation (``Precision/bf16``), or with Float32 inputs (``Float32Matmul/onednn``).
+///
+/// bf16 inputs: per shape (transposes, m, n, k, leading dimensions, β), the first call asks oneDNN for a
+/// bf16 matmul; when oneDNN is missing, has no bf16 kernel on this CPU (oneDNN 2.6 has none below AVX-512), or offers
 /// only its reference implementation (`ref:any`, far slower than sgemm), that shape falls back — for good,
 /// and the report says why — to OpenBLAS's sgemm on inputs rounded to bf16 values. Both paths compute the
 /// same thing: a product of two bf16 numbers has at most 16 significant bits, so it is exact in Float32, and
@@ -42,8 +61,11 @@ public struct MatmulKernelReport: Codable, Equatable, Sendable {
 /// it adds a rounding pass over both inputs to an fp32 GEMM. On a CPU without a bf16 matmul unit the bf16
 /// path cannot be faster than fp32, and the speed gain exists only where oneDNN finds AMX or AVX512-BF16.
 ///
+/// Float32 inputs: the same per-shape primitives without any conversion; a shape oneDNN cannot run (or runs
+/// only on its reference kernel) falls back to plain sgemm, which is then exactly the `openblas` path.
+///
 /// Not thread-safe: one instance per model, used from the thread that runs the model.
-final class BF16Matmul {
+final class OneDNNMatmul {
     typealias Backend = BF16Backend
 
     struct Key: Hashable {
@@ -57,7 +79,11 @@ final class BF16Matmul {
         case fallback
     }
 
+    /// What the products take: bf16-rounded inputs (``Precision/bf16``), or the Float32 values as they are.
+    enum Inputs { case bf16, float32 }
+
     let backend: Backend
+    let inputs: Inputs
     private var plans: [Key: Plan] = [:]
     /// One report per shape, in the order the shapes were first used.
     private(set) var reports: [MatmulKernelReport] = []
@@ -100,13 +126,11 @@ final class BF16Matmul {
     /// Tests only: false converts every operand at every call (the reference the reuse is checked against).
     var reusesCopies = true
 
-    /// Tests only: hand oneDNN Float32 inputs instead of bf16, so the primitive plumbing (strides of the
-    /// transposes, the β post-op, the per-shape cache) runs and is checked on CPUs without a bf16 kernel.
-    let onednnTakesFloat32: Bool
-
-    init(backend: Backend = .automatic, onednnTakesFloat32: Bool = false) {
+    /// `inputs` `.float32` runs the products on the Float32 values (``Float32Matmul/onednn``); the attention
+    /// then stays with the network's Float32 kernels and ``attentionKernel`` is unused.
+    init(backend: Backend = .automatic, inputs: Inputs = .bf16) {
         self.backend = backend
-        self.onednnTakesFloat32 = onednnTakesFloat32
+        self.inputs = inputs
         if backend == .fallback {
             (attentionKernel, attentionReason) = (.portable, "the fallback backend was requested")
         } else {
@@ -208,7 +232,7 @@ final class BF16Matmul {
         thisCall.removeAll(keepingCapacity: true)
         if case .onednn = plan { rv_onednn_set_threads(Int32(BLAS.threads)) }
         switch plan {
-        case .onednn(let p) where onednnTakesFloat32:
+        case .onednn(let p) where inputs == .float32:
             let status = rv_onednn_matmul_run(p, a, b, c)
             precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
         case .onednn(let p):
@@ -216,6 +240,9 @@ final class BF16Matmul {
             let bp = converted(b, bCount, bKind, bits: true).bits.pointer!
             let status = rv_onednn_matmul_run(p, ap, bp, c)
             precondition(status == 0, "oneDNN matmul \(describe(key)) failed with status \(status)")
+        case .fallback where inputs == .float32:
+            BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
         case .fallback:
             let ap = converted(a, aCount, aKind, bits: false).rounded.pointer!
             let bp = converted(b, bCount, bKind, bits: false).rounded.pointer!
@@ -282,12 +309,12 @@ final class BF16Matmul {
     private func makePlan(_ key: Key) -> Plan {
         var plan = Plan.fallback
         var reason: String
-        var kernel = Self.fallbackKernel
+        var kernel = inputs == .float32 ? Self.float32FallbackKernel : Self.fallbackKernel
         if backend == .fallback {
             reason = "the fallback backend was requested"
         } else {
             var impl = [CChar](repeating: 0, count: 128), why = [CChar](repeating: 0, count: 512)
-            let p = rv_onednn_matmul_create(onednnTakesFloat32 ? 0 : 1, key.transA ? 1 : 0, key.transB ? 1 : 0, key.m, key.n, key.k,
+            let p = rv_onednn_matmul_create(inputs == .float32 ? 0 : 1, key.transA ? 1 : 0, key.transB ? 1 : 0, key.m, key.n, key.k,
                                             key.lda, key.ldb, key.ldc, key.beta, &impl, impl.count, &why, why.count)
             let name = Self.text(impl)
             reason = Self.text(why)
@@ -313,6 +340,7 @@ final class BF16Matmul {
     }
 
     static let fallbackKernel = "sgemm(bf16-rounded inputs)"
+    static let float32FallbackKernel = "sgemm"
 
     private func describe(_ k: Key) -> String {
         "\(k.m)×\(k.n)×\(k.k) \(k.transA ? "T" : "N")\(k.transB ? "T" : "N")\(k.beta == 0 ? "" : " β=\(k.beta)")"

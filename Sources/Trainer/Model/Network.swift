@@ -39,9 +39,10 @@ final class Network<S: ModelScalar> {
     private(set) var lastSequenceLength = 0
     private var hasTargets = false
 
-    /// The linear layers' GEMMs and the attention's products in bf16 (``Precision/bf16``; Float networks only), or nil for the
+    /// The linear layers' GEMMs and the attention's products in bf16 (``Precision/bf16``), or the linear layers' GEMMs
+    /// on oneDNN in Float32 (``Float32Matmul/onednn``; the attention keeps its Float32 kernels); Float networks only; nil for the
     /// network's own precision.
-    var matmul: BF16Matmul? { didSet { matmul?.profiling = profiling } }
+    var matmul: OneDNNMatmul? { didSet { matmul?.profiling = profiling } }
 
     /// When true, ``phaseSeconds`` accumulates wall time per kind of kernel (for benchmarks).
     var profiling = false { didSet { matmul?.profiling = profiling } }
@@ -140,7 +141,7 @@ final class Network<S: ModelScalar> {
             time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
             time(.attention) {
-                if let matmul {
+                if let matmul, matmul.inputs == .bf16 {
                     matmul.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H)
                 } else {
                     Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
@@ -208,7 +209,7 @@ final class Network<S: ModelScalar> {
             // Attention: mid = x_l + attOut · woᵀ
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, bf16: matmul) }
             time(.attention) {
-                if let matmul {
+                if let matmul, matmul.inputs == .bf16 {
                     matmul.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
                                              B: B, T: T, C: C, H: H)
                 } else {

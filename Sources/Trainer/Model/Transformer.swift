@@ -53,23 +53,33 @@ public final class Transformer {
     /// Builds the model with parameters drawn from `seed` (see ``initialize(seed:)``).
     /// The config must be valid (``TransformerConfig/validate()``); an invalid one stops the program.
     ///
-    /// `precision` sets the arithmetic of the matrix products, linear layers and attention (``Precision``); `bf16Backend` forces
-    /// the sgemm fallback of the bf16 path instead of oneDNN (tests, comparisons).
+    /// `precision` sets the arithmetic of the matrix products, linear layers and attention (``Precision``);
+    /// `fp32Matmul` the library of an fp32 model's linear-layer GEMMs (``Float32Matmul``; bf16 models always take
+    /// oneDNN). `bf16Backend` `.fallback` forces the sgemm fallback of the oneDNN path on every shape (tests,
+    /// comparisons).
     public init(config: TransformerConfig, batchSize: Int, seed: UInt64, precision: Precision = .fp32,
-                bf16Backend: BF16Backend = .automatic) {
+                fp32Matmul: Float32Matmul = .openblas, bf16Backend: BF16Backend = .automatic) {
         network = Network<Float>(config: config, batchSize: batchSize, seed: seed)
         self.precision = precision
-        if precision == .bf16 { network.matmul = BF16Matmul(backend: bf16Backend) }
+        self.fp32Matmul = precision == .fp32 ? fp32Matmul : .openblas
+        switch (precision, fp32Matmul) {
+        case (.bf16, _): network.matmul = OneDNNMatmul(backend: bf16Backend, inputs: .bf16)
+        case (.fp32, .onednn): network.matmul = OneDNNMatmul(backend: bf16Backend, inputs: .float32)
+        case (.fp32, .openblas): break
+        }
     }
 
     /// The arithmetic of the matrix products (linear layers and attention).
     public let precision: Precision
+    /// The library of the linear layers' GEMMs in fp32 (`.openblas` for bf16 models, whose GEMMs take oneDNN).
+    public let fp32Matmul: Float32Matmul
 
-    /// Which kernel ran each shape of bf16 GEMM so far (empty in fp32, or before the first forward pass).
+    /// Which kernel ran each shape of oneDNN-path GEMM so far (bf16, or fp32 with ``Float32Matmul/onednn``; empty
+    /// otherwise, and before the first forward pass).
     public var matmulKernels: [MatmulKernelReport] { network.matmul?.reports ?? [] }
 
     /// oneDNN's version and its view of this CPU's ISA ("unavailable" when libdnnl.so.2 cannot be loaded).
-    public static var onednn: (version: String, isa: String) { (BF16Matmul.onednnVersion, BF16Matmul.onednnISA) }
+    public static var onednn: (version: String, isa: String) { (OneDNNMatmul.onednnVersion, OneDNNMatmul.onednnISA) }
 
     /// Re-draws all parameters from `seed`: RMSNorm gains 1; embeddings and linear weights N(0, 0.02²),
     /// except the residual projections (wo, w2) with std 0.02/√(2·layers) (GPT-2's scaled init).

@@ -86,6 +86,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Arithmetic of the matrix products (linear layers and attention): `fp32` (default) or `bf16` (bf16 inputs, Float32
     /// accumulation, Float32 master weights and optimizer; see ``Precision``).
     public var precision: Precision = .fp32
+    /// The library of an fp32 run's linear-layer GEMMs: `openblas` (default; the reference bits) or `onednn`
+    /// (faster on AVX-512 CPUs, equal to ≈ 1e-6 relative; see ``Float32Matmul``). bf16 runs always take oneDNN,
+    /// so `onednn` with `precision: bf16` is rejected as a contradiction rather than ignored.
+    public var fp32Matmul: Float32Matmul = .openblas
 
     public init() {}
 
@@ -94,7 +98,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, optimizer, gradClip, schedule, batchSize, seed, dataSeed, evalEvery, evalWindows, evalAt
-        case checkpointEvery, keepLast, checkpointAt, parent, resetOptimizerAt, precision
+        case checkpointEvery, keepLast, checkpointAt, parent, resetOptimizerAt, precision, fp32Matmul
     }
 
     /// Keys of the nested objects (the `model`, `optimizer` and `schedule` objects are decoded by hand).
@@ -140,9 +144,15 @@ public struct RunConfig: Codable, Sendable, Equatable {
             }
             precision = v
         }
+        if let m = try c.decodeIfPresent(String.self, forKey: .fp32Matmul) {
+            guard let v = Float32Matmul(rawValue: m) else {
+                throw RunError.config("unknown fp32Matmul '\(m)' (allowed: \(Float32Matmul.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            fp32Matmul = v
+        }
     }
 
-    /// Writes `resetOptimizerAt` and `precision` only when they differ from the default, so configs written
+    /// Writes `resetOptimizerAt`, `precision` and `fp32Matmul` only when they differ from the default, so configs written
     /// before they existed compare and hash the same.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -154,6 +164,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try c.encode(checkpointAt, forKey: .checkpointAt); try c.encodeIfPresent(parent, forKey: .parent)
         if !resetOptimizerAt.isEmpty { try c.encode(resetOptimizerAt, forKey: .resetOptimizerAt) }
         if precision != .fp32 { try c.encode(precision, forKey: .precision) }
+        if fp32Matmul != .openblas { try c.encode(fp32Matmul, forKey: .fp32Matmul) }
     }
 
     private struct AnyKey: CodingKey {
@@ -288,6 +299,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
         }
         if let bad = resetOptimizerAt.first(where: { $0 < 1 || $0 >= steps }) {
             throw RunError.config("resetOptimizerAt step \(bad) must be in 1..<\(steps) (a reset at 0 is the fresh start)")
+        }
+        if precision == .bf16 && fp32Matmul == .onednn {
+            throw RunError.config("fp32Matmul 'onednn' applies to fp32 runs only; a bf16 run's GEMMs always take oneDNN (remove fp32Matmul, or set precision to fp32)")
         }
         if let p = parent, p.step < 0 || p.step >= steps {
             throw RunError.config("parent.step \(p.step) must be in 0..<\(steps) (the branch's schedule length)")

@@ -71,22 +71,26 @@ public final class TrainingRun {
 
     public var checkpointsDirectory: URL { directory.appendingPathComponent("checkpoints") }
     public var metricsURL: URL { directory.appendingPathComponent("metrics.jsonl") }
-    /// bf16 runs: which kernel ran each GEMM shape (``MatmulKernelReport``), with oneDNN's version and ISA.
+    /// bf16 runs and fp32 runs with `fp32Matmul: onednn`: which kernel ran each GEMM shape (``MatmulKernelReport``),
+    /// with oneDNN's version and ISA.
     public var kernelsURL: URL { directory.appendingPathComponent("kernels.json") }
 
-    /// The kernels of a bf16 run's GEMMs, as written to `kernels.json`.
+    /// The kernels of a run's oneDNN-path GEMMs, as written to `kernels.json`.
     public struct KernelReport: Codable, Sendable {
         public var precision: Precision
+        /// fp32 runs: `onednn` (an fp32 run with `openblas` writes no report); nil for bf16.
+        public var fp32Matmul: Float32Matmul?
         public var onednnVersion: String
         public var onednnISA: String
         public var kernels: [MatmulKernelReport]
     }
 
-    /// The report of the kernels the model used so far (nil in fp32).
+    /// The report of the kernels the model used so far (nil for fp32 runs on OpenBLAS).
     public var kernelReport: KernelReport? {
-        guard config.precision == .bf16 else { return nil }
+        guard config.precision == .bf16 || config.fp32Matmul == .onednn else { return nil }
         let o = Transformer.onednn
-        return KernelReport(precision: config.precision, onednnVersion: o.version, onednnISA: o.isa, kernels: model.matmulKernels)
+        return KernelReport(precision: config.precision, fp32Matmul: config.precision == .fp32 ? config.fp32Matmul : nil,
+                            onednnVersion: o.version, onednnISA: o.isa, kernels: model.matmulKernels)
     }
 
     private func writeKernelReport() throws {
@@ -181,7 +185,8 @@ public final class TrainingRun {
         self.tokenizer = tokenizer
         self.dataset = dataset
         schedule = try config.schedule.build()
-        model = Transformer(config: config.model, batchSize: config.batchSize, seed: config.seed, precision: config.precision)
+        model = Transformer(config: config.model, batchSize: config.batchSize, seed: config.seed, precision: config.precision,
+                            fp32Matmul: config.fp32Matmul)
         optimizer = Optimizer<Float>(config.optimizer, count: model.parameterCount)
         // Decoupled weight decay on matrices only; RMSNorm gains are not decayed (nanoGPT, LLaMA).
         groups = model.tensors.map {
