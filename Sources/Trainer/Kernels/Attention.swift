@@ -201,7 +201,7 @@ extension Layers {
         var mx = SIMD16<S>(repeating: -.infinity)
         var j = 0
         while j < full { mx = vmax(mx, load16(s + j)); j += 16 }
-        var m = mx.max()
+        var m = hmax(mx)
         for k in full..<Swift.max(full, n) { m = Swift.max(m, s[k]) }
         let mv = SIMD16<S>(repeating: m)
         var acc = SIMD16<S>()

@@ -225,7 +225,7 @@ enum Layers {
                 var mx = SIMD16<S>(repeating: -.infinity)
                 var j = 0
                 while j + 16 <= V { mx = vmax(mx, load16(l + j)); j += 16 }
-                var m = mx.max()
+                var m = hmax(mx)
                 while j < V { m = Swift.max(m, l[j]); j += 1 }
                 let mv = SIMD16<S>(repeating: m)
                 var acc = SIMD16<S>()
