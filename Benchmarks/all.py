@@ -29,7 +29,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 BENCHMARKS = [
     ("spectrum_vs_numpy", [], None),
     ("simulate_vs_numpy", ["--repeats", "5"], None),
-    ("train_vs_torch", [], None),
+    # fp32: river on OpenBLAS and on oneDNN (`fp32Matmul`) against PyTorch in every round; 5 rounds, because
+    # one slow round on a noisy host moves a 3-round median.
+    ("train_vs_torch", ["--rounds", "5"], None),
     # bf16 against PyTorch bf16 autocast. On a CPU with a bf16 matmul unit (AMX or AVX512-BF16) the full
     # comparison (both shapes, idle and loaded); without one, 0.86M only and few steps, because there
     # PyTorch's bf16 step is ~7x its fp32 step (the script prints whether the CPU has one).
