@@ -134,18 +134,8 @@ struct Float32MatmulTests {
 
     @Test("config: fp32Matmul onednn round-trips, openblas is the default and is not written, an unknown library is an error naming the allowed ones, onednn with bf16 is rejected")
     func config() throws {
-        let c = try JSONDecoder().decode(RunConfig.self, from: Data(#"{"fp32Matmul": "onednn"}"#.utf8))
-        #expect(c.fp32Matmul == .onednn)
-        let text = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
-        #expect(text.contains("\"fp32Matmul\":\"onednn\""))
-        #expect(try JSONDecoder().decode(RunConfig.self, from: Data(text.utf8)) == c)
-        #expect(!String(decoding: try JSONEncoder().encode(RunConfig()), as: UTF8.self).contains("fp32Matmul"))
-        do {
-            _ = try JSONDecoder().decode(RunConfig.self, from: Data(#"{"fp32Matmul": "mkl"}"#.utf8))
-            Issue.record("mkl was accepted")
-        } catch {
-            #expect("\(error)".contains("mkl") && "\(error)".contains("openblas, onednn"), "\(error)")
-        }
+        try RunFixtures.expectOptionalKey("fp32Matmul", value: "onednn", expected: Float32Matmul.onednn, read: \.fp32Matmul,
+                                          bad: "mkl", allowed: "openblas, onednn")
         var both = RunConfig()
         both.precision = .bf16
         both.fp32Matmul = .onednn

@@ -313,17 +313,7 @@ struct MixedPrecisionTests {
 
     @Test("config: precision bf16 round-trips, fp32 is the default and is not written (old configs hash the same), anything else is an error naming the allowed values")
     func config() throws {
-        let bf = try JSONDecoder().decode(RunConfig.self, from: Data(#"{"precision": "bf16"}"#.utf8))
-        #expect(bf.precision == .bf16)
-        let text = String(decoding: try JSONEncoder().encode(bf), as: UTF8.self)
-        #expect(text.contains("\"precision\":\"bf16\""))
-        #expect(try JSONDecoder().decode(RunConfig.self, from: Data(text.utf8)) == bf)
-        #expect(!String(decoding: try JSONEncoder().encode(RunConfig()), as: UTF8.self).contains("precision"))
-        do {
-            _ = try JSONDecoder().decode(RunConfig.self, from: Data(#"{"precision": "fp16"}"#.utf8))
-            Issue.record("fp16 was accepted")
-        } catch {
-            #expect("\(error)".contains("fp16") && "\(error)".contains("fp32, bf16"), "\(error)")
-        }
+        try RunFixtures.expectOptionalKey("precision", value: "bf16", expected: Precision.bf16, read: \.precision,
+                                          bad: "fp16", allowed: "fp32, bf16")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RiverValley
+import Testing
 @testable import Trainer
 
 /// Shared fixtures for the run and data tests: a synthetic corpus and a very small model config.
@@ -45,5 +46,25 @@ enum RunFixtures {
         c.checkpointEvery = 10
         c.keepLast = 10
         return c
+    }
+
+    /// Checks a run-config key written only when it differs from its default: `{key: value}` decodes to a
+    /// config whose `read` is `expected`, encodes back with `"key":"value"` and round-trips; the default config
+    /// does not write the key (so configs written before it existed hash the same); `bad` is rejected with an
+    /// error naming it and `allowed`.
+    static func expectOptionalKey<V: Equatable>(_ key: String, value: String, expected: V, read: (RunConfig) -> V,
+                                                bad: String, allowed: String) throws {
+        let c = try JSONDecoder().decode(RunConfig.self, from: Data("{\"\(key)\": \"\(value)\"}".utf8))
+        #expect(read(c) == expected)
+        let text = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        #expect(text.contains("\"\(key)\":\"\(value)\""))
+        #expect(try JSONDecoder().decode(RunConfig.self, from: Data(text.utf8)) == c)
+        #expect(!String(decoding: try JSONEncoder().encode(RunConfig()), as: UTF8.self).contains(key))
+        do {
+            _ = try JSONDecoder().decode(RunConfig.self, from: Data("{\"\(key)\": \"\(bad)\"}".utf8))
+            Issue.record("\(key) \(bad) was accepted")
+        } catch {
+            #expect("\(error)".contains(bad) && "\(error)".contains(allowed), "\(error)")
+        }
     }
 }
