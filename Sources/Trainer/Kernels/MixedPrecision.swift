@@ -131,7 +131,9 @@ final class OneDNNMatmul {
     init(backend: Backend = .automatic, inputs: Inputs = .bf16) {
         self.backend = backend
         self.inputs = inputs
-        if backend == .fallback {
+        if inputs == .float32 {   // no bf16 attention to choose, so no AMX self-check either
+            (attentionKernel, attentionReason) = (.portable, "unused: with Float32 inputs the attention runs on the network's Float32 kernels")
+        } else if backend == .fallback {
             (attentionKernel, attentionReason) = (.portable, "the fallback backend was requested")
         } else {
             (attentionKernel, attentionReason) = BF16AttentionKernel.best
