@@ -184,6 +184,9 @@ struct DebugModelBench: ParsableCommand {
               (1...1024).contains(threads) else {
             throw ValidationError("--batch-size must be ≥ 1, --steps in 1...1000000, --untimed-steps in 0...1000000, --threads in 1...1024")
         }
+        if gemms && fp32Matmul == .onednn {
+            throw ValidationError("--gemms times OpenBLAS's sgemm shape by shape; with --fp32-matmul onednn compare whole steps instead (drop --gemms and add --profile)")
+        }
         if precision == .bf16 && fp32Matmul == .onednn {
             throw ValidationError("--fp32-matmul onednn applies to fp32 only; bf16's GEMMs always take oneDNN (drop --fp32-matmul or use --precision fp32)")
         }

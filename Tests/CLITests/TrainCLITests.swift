@@ -109,6 +109,29 @@ struct TrainCLITests {
         #expect(abs(mean - loss) < 1e-5 * loss)   // Float32 losses printed with ~7 digits
     }
 
+    @Test("--fp32-matmul onednn: the config keeps fp32Matmul, kernels.json names oneDNN's kernels, stderr says which library ran; --resume with --fp32-matmul and an unknown library are refused")
+    func fp32Matmul() throws {
+        let (dir, config) = try TrainFixture.setUp()
+        let run = dir.appendingPathComponent("onednn")
+        let r = try RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--steps", "6", "--fp32-matmul", "onednn"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("fp32 linear layers on oneDNN"), "\(r.stderr)")
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("config.json"))) as! [String: Any]
+        #expect(cfg["fp32Matmul"] as? String == "onednn")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("kernels.json"))) as! [String: Any]
+        #expect(report["fp32Matmul"] as? String == "onednn" && !(report["kernels"] as! [Any]).isEmpty)
+        let resume = try RiverCLI.run(["train", "--out", run.path, "--resume", "--fp32-matmul", "openblas"])
+        #expect(resume.status != 0 && resume.stderr.contains("--fp32-matmul"), "\(resume.stderr)")
+        let bad = try RiverCLI.run(["train", "--out", dir.appendingPathComponent("mkl").path, "--config", config.path,
+                                    "--fp32-matmul", "mkl"])
+        #expect(bad.status != 0 && bad.stderr.contains("mkl") && bad.stderr.contains("openblas"), "\(bad.stderr)")
+        // The default writes neither the key nor a kernel report.
+        let plain = dir.appendingPathComponent("openblas")
+        #expect(try RiverCLI.run(["train", "--out", plain.path, "--config", config.path, "--steps", "6", "--quiet"]).status == 0)
+        let plainText = try String(contentsOf: plain.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(!plainText.contains("fp32Matmul") && !FileManager.default.fileExists(atPath: plain.appendingPathComponent("kernels.json").path))
+    }
+
     @Test("bad input fails with a clear message and no run directory: heads, missing corpus, resume without run")
     func badInput() throws {
         let (dir, config) = try TrainFixture.setUp()

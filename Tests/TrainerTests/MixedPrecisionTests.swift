@@ -103,7 +103,7 @@ struct MixedPrecisionTests {
         let worst = Self.worstError(engine, pad: 3, inputs: { $0 })
         #expect(worst < 1e-6, "worst relative error \(worst)")
         #expect(engine.reports.count == 12)      // 4 transpose pairs × 3 values of β, each created once
-        #expect(engine.reports.allSatisfy { $0.fallbackReason == nil && $0.kernel != OneDNNMatmul.fallbackKernel })
+        #expect(engine.reports.allSatisfy { $0.fallbackReason == nil && $0.kernel != OneDNNMatmul.float32FallbackKernel })
         _ = Self.worstError(engine, pad: 3, inputs: { $0 })
         #expect(engine.reports.count == 12)      // cached: no new primitive for a shape already seen
     }

@@ -37,8 +37,8 @@ public struct MatmulKernelReport: Codable, Equatable, Sendable {
 /// - `onednn`: oneDNN's Float32 matmul primitive (its brgemm kernels on AVX-512 CPUs, `gemm:jit` on AVX2),
 ///   one primitive per shape, created once. Its kernels write C directly, where OpenBLAS first scales C by β
 ///   in a separate pass; on a 2-core Zen 4 a 0.86M step's 51 GEMMs took 0.119 instead of 0.136 s
-///   (docs/machine-facts.md, "fp32 GEMMs on oneDNN"). Products with k ≤ 344 came out bit-identical to
-///   sgemm's there; longer sums (k = 688, and the weight gradients' k = batch·T) differ in the last bits
+///   (docs/machine-facts.md, "fp32 GEMMs on oneDNN"). Products with k ≤ 384 came out bit-identical to
+///   sgemm's SkylakeX kernels there; longer sums (k = 688, and the weight gradients' k = batch·T) differ in the last bits
 ///   (≈ 1e-6 relative), because the two libraries block a long sum differently. Resuming stays bit-exact.
 ///   On the brgemm kernels the bits do not depend on the thread count either; `gemm:jit`'s do (in the last
 ///   bits), so on AVX2 CPUs a run resumes bit for bit only on the same thread count. Where oneDNN is

@@ -45,7 +45,10 @@ public final class Transformer {
     public func resetProfile() { network.resetProfile() }
     /// bf16 runs while ``profiling``: CPU seconds (summed over the cores) the attention spent packing
     /// operands, in its products and in the softmax, since the last ``resetProfile()``.
-    public var attentionCPUSeconds: (pack: Double, products: Double, softmax: Double)? { network.matmul?.attentionCPUSeconds }
+    public var attentionCPUSeconds: (pack: Double, products: Double, softmax: Double)? {
+        guard let m = network.matmul, m.inputs == .bf16 else { return nil }
+        return m.attentionCPUSeconds
+    }
 
     /// Total parameter count for a config (no allocation).
     public static func parameterCount(for config: TransformerConfig) -> Int { ParameterLayout(config).count }
