@@ -24,6 +24,11 @@ enum TrainFixture {
         return (dir, config)
     }
 
+    /// A JSON object file of a run (config.json, kernels.json), as a dictionary.
+    static func object(_ url: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
     /// metrics.jsonl lines without the wall-clock field.
     static func metrics(_ run: URL) throws -> [String] {
         let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
@@ -46,7 +51,7 @@ struct TrainCLITests {
         #expect(lines.count == 20)
         let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
         #expect(last["step"] as? Int == 20 && last["lr"] != nil && last["loss"] != nil && last["val_loss"] != nil)
-        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("config.json"))) as! [String: Any]
+        let cfg = try TrainFixture.object(run.appendingPathComponent("config.json"))
         #expect(cfg["seed"] as? Int == 3 && (cfg["schedule"] as! [String: Any])["steps"] as? Int == 20)
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step-000020.safetensors").path))
         // Same command again: refuses to overwrite.
@@ -116,9 +121,9 @@ struct TrainCLITests {
         let r = try RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--steps", "6", "--fp32-matmul", "onednn"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("fp32 linear layers on oneDNN"), "\(r.stderr)")
-        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("config.json"))) as! [String: Any]
+        let cfg = try TrainFixture.object(run.appendingPathComponent("config.json"))
         #expect(cfg["fp32Matmul"] as? String == "onednn")
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("kernels.json"))) as! [String: Any]
+        let report = try TrainFixture.object(run.appendingPathComponent("kernels.json"))
         #expect(report["fp32Matmul"] as? String == "onednn" && !(report["kernels"] as! [Any]).isEmpty)
         let resume = try RiverCLI.run(["train", "--out", run.path, "--resume", "--fp32-matmul", "openblas"])
         #expect(resume.status != 0 && resume.stderr.contains("--fp32-matmul"), "\(resume.stderr)")
@@ -186,7 +191,7 @@ struct TrainCLITests {
         let br = dir.appendingPathComponent("b")
         let r = try RiverCLI.run(["branch", "--parent", main.path, "--step", "15", "--budget", "20", "--decay", "5", "--out", br.path, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: br.appendingPathComponent("config.json"))) as! [String: Any]
+        let cfg = try TrainFixture.object(br.appendingPathComponent("config.json"))
         let schedule = cfg["schedule"] as! [String: Any]
         #expect(schedule["warmupSteps"] as? Int == 1 && schedule["warmup"] as? Double == 0)
         // The default budget for a fraction: the largest budget forking at --step (15 / 0.75 = 20).

@@ -121,32 +121,15 @@ typealias F16 = SIMD16<Float>
     return a.replacing(with: b, where: a .< b)
 }
 
-/// The largest lane, by halving (8, 4, 2, 1 lanes: three compare-and-blends and one scalar max) instead of the
-/// standard library's `max()`, which is not inlined and visits the 16 lanes one by one (1% of a 0.86M
-/// training step's CPU time, once per softmax row). Equal (`==`) to `max()` for every input without NaN;
-/// it may return −0 where `max()` returns +0 or the reverse, which no caller can tell apart (they subtract it
-/// from the lanes or add a logarithm to it). With a NaN lane the two may differ (NaN or not, by position);
-/// a NaN score already makes its softmax row and the loss NaN either way.
+/// The largest lane: one compare-and-blend folds lane i + 8 onto lane i (``vmax``), then a scalar max over
+/// the eight lanes left. The standard library's `max()` is not inlined and visits all 16 lanes one by one
+/// (1% of a 0.86M training step's CPU time, once per softmax row). Equal (`==`) to `max()` for every input
+/// without NaN; it may return −0 where `max()` returns +0 or the reverse, which no caller can tell apart
+/// (they subtract it from the lanes or add a logarithm to it). With a NaN lane the two may differ (NaN or
+/// not, by position); a NaN score already makes its softmax row and the loss NaN either way.
 @inline(__always) func hmax<T: ModelScalar>(_ v: SIMD16<T>) -> T {
-    if T.self == Float.self {
-        let x = unsafeBitCast(v, to: SIMD16<Float>.self)
-        let (a8, b8) = (x.lowHalf, x.highHalf)
-        let m8 = a8.replacing(with: b8, where: a8 .< b8)
-        let (a4, b4) = (m8.lowHalf, m8.highHalf)
-        let m4 = a4.replacing(with: b4, where: a4 .< b4)
-        let (a2, b2) = (m4.lowHalf, m4.highHalf)
-        let m2 = a2.replacing(with: b2, where: a2 .< b2)
-        return unsafeBitCast(Swift.max(m2[0], m2[1]), to: T.self)
-    }
-    if T.self == Double.self {
-        let x = unsafeBitCast(v, to: SIMD16<Double>.self)
-        let (a8, b8) = (x.lowHalf, x.highHalf)
-        let m8 = a8.replacing(with: b8, where: a8 .< b8)
-        let (a4, b4) = (m8.lowHalf, m8.highHalf)
-        let m4 = a4.replacing(with: b4, where: a4 .< b4)
-        let (a2, b2) = (m4.lowHalf, m4.highHalf)
-        let m2 = a2.replacing(with: b2, where: a2 .< b2)
-        return unsafeBitCast(Swift.max(m2[0], m2[1]), to: T.self)
-    }
-    return v.max()
+    let m = vmax(v, SIMD16(lowHalf: v.highHalf, highHalf: v.lowHalf)).lowHalf
+    var r = m[0]
+    for i in 1..<8 { r = Swift.max(r, m[i]) }
+    return r
 }
