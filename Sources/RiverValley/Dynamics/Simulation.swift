@@ -309,20 +309,23 @@ public enum Simulation {
         // lanes, so there chunk c is the lane group of seeds 8c ..< 8c + 8 (37 seeds: 5 lane groups, not
         // 16 chunks of 2–3 seeds each stepping eight lanes). The rule does not look at `config.lanes`, so
         // the tests' scalar runs chunk alike.
-        let laneGroups = config.seeds < 128 && config.keepPaths == 0 && SimulationChunk.fitsLanes(config)
+        let fitsLanes = SimulationChunk.fitsLanes(config)
+        let laneGroups = config.seeds < 128 && config.keepPaths == 0 && fitsLanes
         let chunks = laneGroups ? (config.seeds + 7) / 8 : min(config.seeds, 16)
+        @Sendable func seeds(ofChunk c: Int) -> Range<Int> {
+            laneGroups ? 8 * c..<min(8 * c + 8, config.seeds) : c * config.seeds / chunks..<(c + 1) * config.seeds / chunks
+        }
         let sigma = config.noiseStd
         let start = config.startPoint
         let tracer = config.landscape.analyticSplit(at: start) == nil ? RiverTracer(config.landscape) : nil
 
         let topCurvature = try? config.landscape.hessianEigenvalues(at: start).last
         let chunk = SimulationChunk(config: config, records: records, lrs: lrs, metrics: metrics, sigma: sigma,
-                                    start: start, tracer: tracer, topCurvature: topCurvature)
+                                    start: start, tracer: tracer, topCurvature: topCurvature,
+                                    inLanes: config.lanes && fitsLanes)
         let merger = ChunkMerger(chunks: chunks, count: records.count * metrics.count)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = laneGroups ? 8 * c : c * config.seeds / chunks
-            let hi = laneGroups ? min(8 * c + 8, config.seeds) : (c + 1) * config.seeds / chunks
-            merger.finish(chunk.run(seeds: lo..<hi, buffer: merger.buffer()), chunk: c)
+            merger.finish(chunk.run(seeds: seeds(ofChunk: c), buffer: merger.buffer()), chunk: c)
         }
         let outputs = merger.outputs
         if let e = outputs.lazy.compactMap({ $0.error }).first { throw e }

@@ -14,6 +14,9 @@ struct SimulationChunk {
     let start: [Double]
     let tracer: RiverTracer?
     let topCurvature: Double?
+    /// Whether the seeds step eight at a time in lanes: `config.lanes` (off only in tests) and ``fitsLanes(_:)``,
+    /// decided once per simulation.
+    let inLanes: Bool
 
     /// Steps of noise drawn per `fill` (≈ 32 KB of normals, so the block stays in L1/L2).
     static func noiseBlockSteps(dimension d: Int, steps: Int) -> Int { max(1, min(steps, 4096 / max(d, 1))) }
@@ -38,20 +41,21 @@ struct SimulationChunk {
         }
     }
 
-    /// Whether this configuration's seeds can step eight at a time in SIMD lanes (`runInLanes` does, unless
-    /// `config.lanes` is off, which only the tests turn off).
+    /// Whether this configuration's seeds can step eight at a time in SIMD lanes: a `LaneLandscape` whose
+    /// lane split applies, and an optimizer and metrics that `SimulationLanes` supports.
     static func fitsLanes(_ config: SimulationConfig) -> Bool {
-        switch config.landscape {
-        case let l as StraightValley: return l.hasLaneSplit && SimulationLanes<StraightValley>.supports(config)
-        case let l as QuadraticLandscape: return l.hasLaneSplit && SimulationLanes<QuadraticLandscape>.supports(config)
-        default: return false
-        }
+        guard let landscape = config.landscape as? any LaneLandscape else { return false }
+        return fits(landscape, config)
+    }
+
+    private static func fits<L: LaneLandscape>(_ landscape: L, _ config: SimulationConfig) -> Bool {
+        landscape.hasLaneSplit && SimulationLanes<L>.supports(config)
     }
 
     /// Runs `seeds` eight at a time in SIMD lanes (`SimulationLanes`, bit for bit the scalar path) where
     /// the landscape and optimizer allow; the seeds whose paths are kept run on the scalar path first.
     func runInLanes<L: LaneLandscape>(_ landscape: L, seeds: Range<Int>, buffer: consuming [Moments]) -> Output {
-        guard config.lanes, Self.fitsLanes(config) else {
+        guard inLanes else {
             return run(landscape, seeds: seeds, buffer: consume buffer)
         }
         let scalarEnd = min(max(seeds.lowerBound, config.keepPaths), seeds.upperBound)

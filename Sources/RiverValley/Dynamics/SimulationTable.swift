@@ -30,7 +30,6 @@ extension SimulationResult {
 }
 
 public enum SimulationTable {
-
     /// Theory overlays for gd/sgd (no weight decay) on a straight valley or a diagonal quadratic, whose
     /// hill coordinates 1..<d are independent quadratics:
     /// - `theory_hill_loss`: exact expected hill loss under the schedule (per-direction recursion);
