@@ -234,7 +234,7 @@ struct DebugModelBench: ParsableCommand {
             forwardS: phase[0] / Double(steps), backwardS: phase[1] / Double(steps), optimizerS: phase[2] / Double(steps),
             flopsPerToken: flops, gflops: tokensPerSecond * flops / 1e9, finalLoss: Double(lastLoss),
             precision: precision.rawValue, fp32Matmul: precision == .fp32 ? fp32Matmul.rawValue : nil)
-        if precision == .bf16 || fp32Matmul == .onednn {
+        if model.usesOneDNN {
             result.onednn = "\(Transformer.onednn.version) (ISA \(Transformer.onednn.isa))"
             result.kernels = model.matmulKernels
         }

@@ -1,4 +1,3 @@
-import COneDNN
 import Foundation
 import LinearAlgebra
 import RiverValley
@@ -14,13 +13,6 @@ struct Float32MatmulTests {
         x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { MixedPrecisionTests.relative(xp, $0) } }
     }
 
-    static func onednnLoads() -> Bool {
-        var why = [CChar](repeating: 0, count: 256)
-        let loaded = rv_onednn_load(&why, why.count)
-        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(OneDNNMatmul.text(why))")
-        return loaded == 0
-    }
-
     /// One linear layer (out = x·Wᵀ + β·out, then dx and dW += dyᵀ·x) through `engine` (nil: OpenBLAS).
     static func linear(_ engine: OneDNNMatmul?, N: Int, IC: Int, OC: Int, beta: Float) -> (out: [Float], dx: [Float], dw: [Float]) {
         let x = MixedPrecisionTests.random(N * IC, seed: 4), w = MixedPrecisionTests.random(OC * IC, seed: 5)
@@ -34,7 +26,7 @@ struct Float32MatmulTests {
 
     @Test("per layer: output, dx and dW on oneDNN equal OpenBLAS's to 1e-6 (relative L2) at the 0.86M model's widths with N = 4096, β 0 and 1; the fallback backend is sgemm bit for bit")
     func layers() {
-        guard Self.onednnLoads() else { return }
+        guard MixedPrecisionTests.onednnLoads() else { return }
         for (IC, OC, beta) in [(128, 384, Float(0)), (344, 128, 1), (128, 688, 0), (128, 256, 0)] {
             let blas = Self.linear(nil, N: 4096, IC: IC, OC: OC, beta: beta)
             let engine = OneDNNMatmul(inputs: .float32)
@@ -57,7 +49,7 @@ struct Float32MatmulTests {
 
     @Test("whole model: loss within 1e-6 relative and gradient within 1e-5 (relative L2) of the OpenBLAS model, tied and untied; the attention stays Float32 (nothing converted)")
     func model() {
-        guard Self.onednnLoads() else { return }
+        guard MixedPrecisionTests.onednnLoads() else { return }
         for tied in [false, true] {
             let ref = ModelGradientTests.roughModel(tied: tied)
             let dnn = Transformer(config: ref.config, batchSize: ref.batchSize, seed: 0, fp32Matmul: .onednn)
@@ -82,7 +74,7 @@ struct Float32MatmulTests {
 
     @Test("thread count: on oneDNN's brgemm kernels (AVX-512) one step's gradient on 1 thread equals the one on 2 threads bit for bit; on its gemm:jit kernels (AVX2) it differs by at most 1e-6 relative")
     func threadCount() {
-        guard Self.onednnLoads() else { return }
+        guard MixedPrecisionTests.onednnLoads() else { return }
         let config = TransformerConfig(vocabSize: 256, contextLength: 64, width: 64, layers: 2, heads: 2)
         let saved = BLAS.threads
         defer { BLAS.setThreads(saved) }
@@ -108,7 +100,7 @@ struct Float32MatmulTests {
 
     @Test("training: 60 steps on oneDNN (batch 32 × 32, so the weight gradients sum 1024 terms) differ from the OpenBLAS run, by at most 1e-5 nats at every step; the run resumes bit for bit on oneDNN and records its kernels and its library")
     func trainingAndResume() throws {
-        guard Self.onednnLoads() else { return }
+        guard MixedPrecisionTests.onednnLoads() else { return }
         let dir = try RunFixtures.temporaryDirectory()
         var cfg = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir), steps: 60)
         cfg.checkpointEvery = 20

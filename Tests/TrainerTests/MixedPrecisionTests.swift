@@ -70,6 +70,14 @@ struct MixedPrecisionTests {
 
     static func random(_ n: Int, seed: UInt64) -> [Float] { ModelGradientTests.random(n, seed: seed) }
 
+    /// Loads oneDNN, recording a test failure that says how to install it when it cannot be loaded.
+    static func onednnLoads() -> Bool {
+        var why = [CChar](repeating: 0, count: 256)
+        let loaded = rv_onednn_load(&why, why.count)
+        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(OneDNNMatmul.text(why))")
+        return loaded == 0
+    }
+
     /// Runs `engine` on every transpose pair and β ∈ {0, 1, 0.5} and returns the worst error relative to
     /// the largest |entry| of the Float64 reference computed on `inputs(a)`, `inputs(b)`.
     static func worstError(_ engine: OneDNNMatmul, pad: Int, inputs: (Float) -> Float) -> Double {
@@ -95,10 +103,7 @@ struct MixedPrecisionTests {
 
     @Test("oneDNN matmul plumbing (transposes as strides, padded leading dimensions, β as a sum post-op, one primitive per shape) equals a Float64 GEMM to 1e-6, run with Float32 inputs so it is checked on any CPU")
     func onednnPlumbing() {
-        var why = [CChar](repeating: 0, count: 256)
-        let loaded = rv_onednn_load(&why, why.count)
-        #expect(loaded == 0, "oneDNN must be installed (scripts/setup.sh installs libdnnl-dev): \(OneDNNMatmul.text(why))")
-        guard loaded == 0 else { return }
+        guard Self.onednnLoads() else { return }
         let engine = OneDNNMatmul(inputs: .float32)
         let worst = Self.worstError(engine, pad: 3, inputs: { $0 })
         #expect(worst < 1e-6, "worst relative error \(worst)")

@@ -43,6 +43,9 @@ final class Network<S: ModelScalar> {
     /// on oneDNN in Float32 (``Float32Matmul/onednn``; the attention keeps its Float32 kernels); Float networks only; nil for the
     /// network's own precision.
     var matmul: OneDNNMatmul? { didSet { matmul?.profiling = profiling } }
+    /// The engine whose kernels run the attention's products in bf16: `matmul` when it takes bf16 inputs, else nil
+    /// (the attention then runs on the Float32 kernels of ``Layers``).
+    var bf16Attention: OneDNNMatmul? { matmul?.inputs == .bf16 ? matmul : nil }
 
     /// When true, ``phaseSeconds`` accumulates wall time per kind of kernel (for benchmarks).
     var profiling = false { didSet { matmul?.profiling = profiling } }
@@ -141,8 +144,8 @@ final class Network<S: ModelScalar> {
             time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
             time(.attention) {
-                if let matmul, matmul.inputs == .bf16 {
-                    matmul.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H)
+                if let bf16Attention {
+                    bf16Attention.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H)
                 } else {
                     Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
                 }
@@ -209,8 +212,8 @@ final class Network<S: ModelScalar> {
             // Attention: mid = x_l + attOut · woᵀ
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, bf16: matmul) }
             time(.attention) {
-                if let matmul, matmul.inputs == .bf16 {
-                    matmul.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+                if let bf16Attention {
+                    bf16Attention.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
                                              B: B, T: T, C: C, H: H)
                 } else {
                     Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),

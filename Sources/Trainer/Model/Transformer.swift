@@ -45,10 +45,7 @@ public final class Transformer {
     public func resetProfile() { network.resetProfile() }
     /// bf16 runs while ``profiling``: CPU seconds (summed over the cores) the attention spent packing
     /// operands, in its products and in the softmax, since the last ``resetProfile()``.
-    public var attentionCPUSeconds: (pack: Double, products: Double, softmax: Double)? {
-        guard let m = network.matmul, m.inputs == .bf16 else { return nil }
-        return m.attentionCPUSeconds
-    }
+    public var attentionCPUSeconds: (pack: Double, products: Double, softmax: Double)? { network.bf16Attention?.attentionCPUSeconds }
 
     /// Total parameter count for a config (no allocation).
     public static func parameterCount(for config: TransformerConfig) -> Int { ParameterLayout(config).count }
@@ -64,7 +61,6 @@ public final class Transformer {
                 fp32Matmul: Float32Matmul = .openblas, bf16Backend: BF16Backend = .automatic) {
         network = Network<Float>(config: config, batchSize: batchSize, seed: seed)
         self.precision = precision
-        self.fp32Matmul = precision == .fp32 ? fp32Matmul : .openblas
         switch (precision, fp32Matmul) {
         case (.bf16, _): network.matmul = OneDNNMatmul(backend: bf16Backend, inputs: .bf16)
         case (.fp32, .onednn): network.matmul = OneDNNMatmul(backend: bf16Backend, inputs: .float32)
@@ -75,7 +71,10 @@ public final class Transformer {
     /// The arithmetic of the matrix products (linear layers and attention).
     public let precision: Precision
     /// The library of the linear layers' GEMMs in fp32 (`.openblas` for bf16 models, whose GEMMs take oneDNN).
-    public let fp32Matmul: Float32Matmul
+    public var fp32Matmul: Float32Matmul { network.matmul?.inputs == .float32 ? .onednn : .openblas }
+    /// Whether any GEMM runs on oneDNN (bf16, or fp32 with ``Float32Matmul/onednn``): then ``matmulKernels``
+    /// says which kernel ran each shape.
+    public var usesOneDNN: Bool { network.matmul != nil }
 
     /// Which kernel ran each shape of oneDNN-path GEMM so far (bf16, or fp32 with ``Float32Matmul/onednn``; empty
     /// otherwise, and before the first forward pass).

@@ -87,7 +87,7 @@ public final class TrainingRun {
 
     /// The report of the kernels the model used so far (nil for fp32 runs on OpenBLAS).
     public var kernelReport: KernelReport? {
-        guard config.precision == .bf16 || config.fp32Matmul == .onednn else { return nil }
+        guard model.usesOneDNN else { return nil }
         let o = Transformer.onednn
         return KernelReport(precision: config.precision, fp32Matmul: config.precision == .fp32 ? config.fp32Matmul : nil,
                             onednnVersion: o.version, onednnISA: o.isa, kernels: model.matmulKernels)
