@@ -61,7 +61,7 @@ LR = 1e-3
 def swift_bench(river, preset, batch, steps, warmup, threads, precision, fp32_matmul):
     args = [river, "debug-model", "bench", "--preset", preset, "--batch-size", str(batch), "--steps", str(steps),
             "--untimed-steps", str(warmup), "--threads", str(threads), "--precision", precision]
-    if precision == "fp32":
+    if fp32_matmul:
         args += ["--fp32-matmul", fp32_matmul]
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["tokens_per_s"]
 
@@ -74,7 +74,7 @@ def swift_train(river, cfg, batch, steps, warmup, threads, corpus, work, precisi
     config = {"model": cfg, "data": {"corpus": str(corpus)}, "batchSize": batch,
               "schedule": {"kind": "constant", "steps": warmup + steps, "peak": LR, "warmup": 0},
               "evalEvery": 0, "checkpointEvery": 0, "precision": precision}
-    if precision == "fp32":
+    if fp32_matmul:
         config["fp32Matmul"] = fp32_matmul
     cfg_path = pathlib.Path(work) / "config.json"
     cfg_path.write_text(json.dumps(config))
@@ -146,15 +146,16 @@ class CompetingProcess:
 
 
 def side_name(precision, fp32_matmul):
-    return "bf16" if precision == "bf16" else f"fp32 {fp32_matmul}"
+    """A river side: "bf16", or "fp32 LIBRARY" (fp32_matmul is None for bf16)."""
+    return "bf16" if fp32_matmul is None else f"fp32 {fp32_matmul}"
 
 
 def measure(a, river, name, corpus, work):
     """Tokens/s per round of each river side (by `side_name`) and of PyTorch, the sides interleaved."""
     shape = SHAPES[name]
     cfg, batch = shape["config"], shape["batch"]
-    libraries = ["bf16"] if a.precision == "bf16" else (["openblas", "onednn"] if a.fp32_matmul == "both"
-                                                         else [a.fp32_matmul])
+    libraries = [None] if a.precision == "bf16" else (["openblas", "onednn"] if a.fp32_matmul == "both"
+                                                      else [a.fp32_matmul])
     sw, tr, params = {}, [], None
     for r in range(a.rounds):  # interleaved: the VMs drift by up to 30% over minutes
         for lib in (libraries if r % 2 == 0 else libraries[::-1]):  # alternate, so neither side always runs first
