@@ -42,10 +42,14 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        // C system libraries. OpenBLAS provides BLAS/CBLAS and the LAPACK underneath LAPACKE.
-        .systemLibrary(name: "CLapacke", path: "Sources/CLapacke", pkgConfig: "lapacke"),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
-        .systemLibrary(name: "CGSL", path: "Sources/CGSL", pkgConfig: "openblas"),
+        // C system libraries' headers. OpenBLAS provides BLAS/CBLAS and the LAPACK underneath LAPACKE. None of
+        // the three is linked: CSystemLibraries opens each on first use (dlopen) and defines the functions the
+        // package calls as trampolines to it, so a command that needs none of them does not load them.
+        .systemLibrary(name: "CLapacke", path: "Sources/CLapacke"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CGSL", path: "Sources/CGSL"),
+        .target(name: "CSystemLibraries", path: "Sources/CSystemLibraries",
+                linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         // oneDNN's matmul for the trainer's bf16 path, opened with dlopen on first use (so nothing else
         // pays for loading it); needs libdnnl-dev's headers to build.
         .target(name: "COneDNN", path: "Sources/COneDNN",
@@ -57,7 +61,7 @@ let package = Package(
                 cSettings: [.define("RIVER_TARGET_CPU", to: "\"\(targetCPU)\"", .when(configuration: .release))]),
         // Thin linear-algebra layer over the C libraries.
         .target(name: "LinearAlgebra",
-                dependencies: ["CLapacke", "COpenBLAS", "CGSL"],
+                dependencies: ["CLapacke", "COpenBLAS", "CGSL", "CSystemLibraries"],
                 swiftSettings: simd),
         // Numerics: schedules, landscapes, spectra, dynamics, bigram.
         .target(name: "RiverValley",

@@ -15,3 +15,9 @@
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sf_psi.h>
 #include <gsl/gsl_cdf.h>
+
+// GSL's type objects (variables in libgsl) through functions: GSL is opened on first use
+// (Sources/CSystemLibraries), and only a function call can do that.
+const gsl_rng_type *rv_gsl_rng_mt19937(void);
+const gsl_multiroot_fsolver_type *rv_gsl_multiroot_fsolver_hybrids(void);
+const gsl_odeiv2_step_type *rv_gsl_odeiv2_step_rkf45(void);

@@ -44,6 +44,13 @@ public func symmetricEigen(_ a: Matrix, vectors: Bool = true) throws -> Symmetri
     if vectors, 1 + 6 * n + 2 * n * n > Int(Int32.max) {
         throw SizeLimitError("dense eigendecomposition of a \(n)×\(n) matrix with eigenvectors: LAPACK's 32-bit workspace size limits n to 32766; use eigenvalues only or Lanczos")
     }
+    if !vectors, let values = diagonalEigenvalues(a) { return SymmetricEigen(values: values, vectors: nil) }
+    return try dsyevd(a, vectors: vectors)
+}
+
+/// `symmetricEigen` on LAPACK, whatever the matrix (checked by the caller: square, n > 0, finite, fits).
+func dsyevd(_ a: Matrix, vectors: Bool) throws -> SymmetricEigen {
+    let n = a.rows
     var work = a.data
     var w = [Double](repeating: 0, count: n)
     // Row-major storage of a symmetric matrix equals its column-major storage; with jobz = V the
@@ -55,6 +62,27 @@ public func symmetricEigen(_ a: Matrix, vectors: Bool = true) throws -> Symmetri
     // work (column-major) holds eigenvectors in columns; as row-major it holds them in rows: transpose.
     let rowsAreVectors = Matrix(rows: n, cols: n, data: work)
     return SymmetricEigen(values: w, vectors: rowsAreVectors.transposed)
+}
+
+/// The eigenvalues `dsyevd` returns for a diagonal matrix, without calling it: the diagonal, ascending.
+/// Nil when `a` has a nonzero off-diagonal entry, or when dsyevd would first scale the matrix (its
+/// largest magnitude below ≈ 1.5e-146 or above ≈ 7e145; the bounds here are narrower).
+///
+/// Exact, not an approximation: on a diagonal matrix dsyevd's reduction to tridiagonal form applies no
+/// reflection (every Householder vector is zero), the tridiagonal matrix's off-diagonal is zero, so its
+/// eigenvalue solver splits it into 1×1 blocks and sorts their values, which are the diagonal's entries
+/// unchanged. Tests/LinearAlgebraTests compares the two bit for bit. Why: the separable landscapes'
+/// Hessians are diagonal, and `river simulate` asks for their top curvature once per run; answering it
+/// here means the command never loads LAPACK and OpenBLAS (≈ 3 ms of its start-up, Sources/CSystemLibraries).
+func diagonalEigenvalues(_ a: Matrix) -> [Double]? {
+    let n = a.rows
+    var largest = 0.0
+    for i in 0..<n {
+        for j in 0..<n where i != j && a.data[i * n + j] != 0 { return nil }
+        largest = max(largest, abs(a.data[i * n + i]))
+    }
+    guard largest == 0 || (1e-140...1e140).contains(largest) else { return nil }
+    return (0..<n).map { a.data[$0 * n + $0] }.sorted()
 }
 
 /// Eigenvalues of a symmetric tridiagonal matrix (diagonal `d`, off-diagonal `e`) with LAPACKE `dstev`,

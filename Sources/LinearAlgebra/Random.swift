@@ -10,7 +10,7 @@ public final class RandomSource: @unchecked Sendable {
 
     public init(seed: UInt64) {
         self.seed = seed
-        rng = gsl_rng_alloc(gsl_rng_mt19937)
+        rng = gsl_rng_alloc(rv_gsl_rng_mt19937())
         gsl_rng_set(rng, UInt(truncatingIfNeeded: seed))
     }
 

@@ -16,15 +16,18 @@ enum RiverCLI {
 
     static var executable: URL { productsDirectory.appendingPathComponent("river") }
 
-    /// Runs `river args…` with an optional working directory and returns its exit status and output.
+    /// Runs `river args…` with an optional working directory, this process's environment with `environment`
+    /// set and the variables in `unsetting` removed, and returns its exit status and output.
     @discardableResult
-    static func run(_ args: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
+    static func run(_ args: [String], in directory: URL? = nil, environment: [String: String] = [:],
+                    unsetting: [String] = []) throws -> Result {
         let p = Process()
         p.executableURL = executable
         p.arguments = args
         if let directory { p.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
+        for k in unsetting { env[k] = nil }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

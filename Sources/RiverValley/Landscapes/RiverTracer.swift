@@ -132,7 +132,7 @@ public struct RiverTracer: Sendable {
             },
             n: m, params: unmanaged.toOpaque())
         disableGSLAbort()
-        let solver = gsl_multiroot_fsolver_alloc(gsl_multiroot_fsolver_hybrids, m)!
+        let solver = gsl_multiroot_fsolver_alloc(rv_gsl_multiroot_fsolver_hybrids(), m)!
         defer { gsl_multiroot_fsolver_free(solver) }
         let z0 = gsl_vector_calloc(m)!
         defer { gsl_vector_free(z0) }
@@ -219,7 +219,7 @@ public struct RiverTracer: Sendable {
             },
             jacobian: nil, dimension: d, params: unmanaged.toOpaque())
         disableGSLAbort()
-        let driver = gsl_odeiv2_driver_alloc_y_new(&system, gsl_odeiv2_step_rkf45, spacing / 10, 1e-10, 1e-10)!
+        let driver = gsl_odeiv2_driver_alloc_y_new(&system, rv_gsl_odeiv2_step_rkf45(), spacing / 10, 1e-10, 1e-10)!
         defer { gsl_odeiv2_driver_free(driver) }
         let count = Int((arcLength / spacing).rounded(.down))
         for _ in 0..<count {
