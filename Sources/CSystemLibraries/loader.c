@@ -40,8 +40,9 @@ static _Noreturn void fail(const char *what, const char *name, const char *why, 
 static void open_library(enum rv_library library) {
     const char *why = NULL;
     for (int i = 0; i < 3 && file_names[library][i]; i++) {
-        /* RTLD_GLOBAL: LAPACKE's LAPACK and GSL's BLAS calls bind to OpenBLAS, opened first. */
-        void *handle = dlopen(file_names[library][i], RTLD_NOW | RTLD_GLOBAL);
+        /* RTLD_GLOBAL: LAPACKE's LAPACK and GSL's BLAS calls bind to OpenBLAS, opened first. RTLD_LAZY: as when
+         * linked, a function is bound on its first call, not all of a library's at once (≈ 1 ms for the three). */
+        void *handle = dlopen(file_names[library][i], RTLD_LAZY | RTLD_GLOBAL);
         if (handle) {
             __atomic_store_n(&handles[library], handle, __ATOMIC_RELEASE);
             return;

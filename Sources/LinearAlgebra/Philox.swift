@@ -29,24 +29,55 @@ public enum Philox4x32 {
         return c
     }
 
-    /// Eight blocks at once, one per lane. Each lane of the inputs and outputs holds a 32-bit word in a
+    /// The words of eight blocks, one block per lane: (w₀, w₁, w₂, w₃), each word in the low half of a
     /// 64-bit slot, so a round's 32 × 32 → 64-bit products are single `vpmuludq` instructions on AVX2.
+    typealias Lanes = (SIMD8<UInt64>, SIMD8<UInt64>, SIMD8<UInt64>, SIMD8<UInt64>)
+
+    /// One round on eight blocks with the round key (k0, k1) broadcast. Only the low 32 bits of each slot
+    /// are the word: the multiplications read only those, so the high halves carry junk through the rounds
+    /// and `words` clears them once at the end, not twice a round.
+    @inline(__always)
+    static func round(_ x: Lanes, _ k0: SIMD8<UInt64>, _ k1: SIMD8<UInt64>) -> Lanes {
+        let low = SIMD8<UInt64>(repeating: 0xFFFF_FFFF)
+        let p0 = (x.0 & low) &* SIMD8(repeating: UInt64(multipliers.0))
+        let p1 = (x.2 & low) &* SIMD8(repeating: UInt64(multipliers.1))
+        return ((p1 &>> 32) ^ x.1 ^ k0, p1, (p0 &>> 32) ^ x.3 ^ k1, p0)
+    }
+
+    @inline(__always)
+    static func words(_ x: Lanes) -> Lanes {
+        let low = SIMD8<UInt64>(repeating: 0xFFFF_FFFF)
+        return (x.0 & low, x.1 & low, x.2 & low, x.3 & low)
+    }
+
+    /// Eight blocks at once, one per lane (counter words c₀…c₃ in the low halves of the slots).
     @inline(__always)
     static func blocks(_ c0: SIMD8<UInt64>, _ c1: SIMD8<UInt64>, _ c2: SIMD8<UInt64>, _ c3: SIMD8<UInt64>,
-                       key: (UInt32, UInt32)) -> (SIMD8<UInt64>, SIMD8<UInt64>, SIMD8<UInt64>, SIMD8<UInt64>) {
-        let low = SIMD8<UInt64>(repeating: 0xFFFF_FFFF)
-        let m0 = SIMD8<UInt64>(repeating: UInt64(multipliers.0)), m1 = SIMD8<UInt64>(repeating: UInt64(multipliers.1))
-        var x0 = c0, x1 = c1, x2 = c2, x3 = c3
+                       key: (UInt32, UInt32)) -> Lanes {
+        var x = (c0, c1, c2, c3)
         var k0 = key.0, k1 = key.1
         for r in 0..<rounds {
             if r > 0 { k0 &+= weyl.0; k1 &+= weyl.1 }
-            let p0 = (x0 & low) &* m0, p1 = (x2 & low) &* m1
-            let y0 = (p1 &>> 32) ^ x1 ^ SIMD8(repeating: UInt64(k0))
-            let y2 = (p0 &>> 32) ^ x3 ^ SIMD8(repeating: UInt64(k1))
-            x0 = y0; x1 = p1; x2 = y2; x3 = p0
+            x = round(x, SIMD8(repeating: UInt64(k0)), SIMD8(repeating: UInt64(k1)))
         }
-        // Only the low 32 bits of each slot are the word: the multiplications read only those, so the
-        // high halves carry junk through the rounds and are cleared once here, not twice a round.
-        return (x0 & low, x1 & low, x2 & low, x3 & low)
+        return words(x)
+    }
+
+    /// Four sets of eight blocks under one key, their rounds interleaved: each set's ten rounds are a chain
+    /// of dependent products, shifts and xors, and a round of four independent chains keeps the core busy
+    /// where one chain at a time leaves it waiting on the product's latency (the compiler does not
+    /// interleave four separate round loops itself). The same operations per block as `blocks`, so the
+    /// same words.
+    @inline(__always)
+    static func blocks4(_ a: Lanes, _ b: Lanes, _ c: Lanes, _ d: Lanes,
+                        key: (UInt32, UInt32)) -> (Lanes, Lanes, Lanes, Lanes) {
+        var a = a, b = b, c = c, d = d
+        var k0 = key.0, k1 = key.1
+        for r in 0..<rounds {
+            if r > 0 { k0 &+= weyl.0; k1 &+= weyl.1 }
+            let kk0 = SIMD8<UInt64>(repeating: UInt64(k0)), kk1 = SIMD8<UInt64>(repeating: UInt64(k1))
+            a = round(a, kk0, kk1); b = round(b, kk0, kk1); c = round(c, kk0, kk1); d = round(d, kk0, kk1)
+        }
+        return (words(a), words(b), words(c), words(d))
     }
 }
