@@ -34,7 +34,7 @@ static _Noreturn void fail(const char *what, const char *name, const char *why, 
     fprintf(stderr, "error: %s %s: %s (install %s)\n", what, name, why ? why : "unknown reason",
             packages[library]);
     fflush(stderr);
-    exit(70);
+    exit(1);
 }
 
 static void open_library(enum rv_library library) {

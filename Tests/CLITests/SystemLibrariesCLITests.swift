@@ -52,4 +52,25 @@ import Testing
         func values(_ text: String) -> Substring { text[text.range(of: "\"eigenvalues\":")!.upperBound...].prefix { $0 != "]" } }
         #expect(values(bare.stdout) == values(set.stdout))
     }
+
+    /// A corrupt OpenBLAS (files of garbage under both names the loader tries, found first through
+    /// LD_LIBRARY_PATH) stops a command that needs it with status 1 and a message naming the library and the
+    /// package, and prints no result; a command that does not need it still runs.
+    @Test func corruptOpenBLASIsAClearError() throws {
+        let dir = try RiverCLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["libopenblas.so.0", "libopenblas.so"] {
+            try Data("not a shared object\n".utf8).write(to: dir.appendingPathComponent(name))
+        }
+        let env = ["LD_LIBRARY_PATH": dir.path]
+        let r = try RiverCLI.run(["spectrum", "--random-symmetric", "20", "--json"], environment: env)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("error: cannot load libopenblas.so.0") && r.stderr.contains("install libopenblas-dev"),
+                "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        let sim = try RiverCLI.run(["simulate", "--landscape", "straight-valley", "--dim", "3", "--steps", "20",
+                                    "--peak", "0.1", "--seed-count", "2", "--out", dir.appendingPathComponent("s.csv").path],
+                                   environment: env)
+        #expect(sim.status == 0, "\(sim.stderr)")
+    }
 }

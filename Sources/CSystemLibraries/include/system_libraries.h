@@ -15,7 +15,7 @@
  *
  * LAPACKE and GSL are opened after OpenBLAS, globally, so that their own BLAS calls bind to OpenBLAS as
  * they did when the three were linked (GSL's reference CBLAS would otherwise take them).
- * A library that cannot be opened, or lacks a symbol, ends the process with status 70 and a message
+ * A library that cannot be opened, or lacks a symbol, ends the process with status 1 and a message
  * naming the library, the symbol and the Debian package that provides it. */
 #ifndef RIVER_SYSTEM_LIBRARIES_H
 #define RIVER_SYSTEM_LIBRARIES_H
