@@ -33,11 +33,8 @@ import Testing
     /// Eight different counters per call (as `PhiloxGaussian` uses them), 1000 calls with arbitrary keys:
     /// every lane equals the scalar block.
     @Test func simdLanesMatchScalarOnDistinctCounters() {
-        var state: UInt64 = 0x1234_5678_9abc_def0
-        func word() -> UInt32 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return UInt32(truncatingIfNeeded: state >> 32)
-        }
+        var words = ArbitraryWords(state: 0x1234_5678_9abc_def0)
+        func word() -> UInt32 { words.next() }
         for _ in 0..<1000 {
             var c = [[UInt32]](repeating: [], count: 8)
             for l in 0..<8 { c[l] = (0..<4).map { _ in word() } }
@@ -58,11 +55,8 @@ import Testing
     /// Four sets of eight counters with their rounds interleaved (`blocks4`, the simulator's noise): every
     /// lane of every set equals the scalar block, 250 calls with arbitrary counters and keys.
     @Test func interleavedSetsMatchScalar() {
-        var state: UInt64 = 0x0fed_cba9_8765_4321
-        func word() -> UInt32 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return UInt32(truncatingIfNeeded: state >> 32)
-        }
+        var words = ArbitraryWords(state: 0x0fed_cba9_8765_4321)
+        func word() -> UInt32 { words.next() }
         for _ in 0..<250 {
             let c = (0..<4).map { _ in (0..<8).map { _ in (0..<4).map { _ in word() } } }  // set, lane, word
             let key = (word(), word())
@@ -79,5 +73,14 @@ import Testing
                 }
             }
         }
+    }
+}
+
+/// Arbitrary 32-bit words for the Philox tests' counters and keys (Knuth's MMIX LCG, its high half).
+struct ArbitraryWords {
+    var state: UInt64
+    mutating func next() -> UInt32 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return UInt32(truncatingIfNeeded: state >> 32)
     }
 }
