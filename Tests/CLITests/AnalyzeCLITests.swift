@@ -26,7 +26,7 @@ struct AnalyzeCLITests {
              "evalEvery": 0, "evalWindows": 2, "checkpointEvery": 10, "keepLast": 5}
             """.write(to: config, atomically: true, encoding: .utf8)
             let run = dir.appendingPathComponent(name)
-            let r = try! RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--quiet"])
+            let r = try! TrainFixture.train(run, config: config, ["--quiet"])
             precondition(r.status == 0, r.stderr)
             return run.appendingPathComponent("checkpoints")
         }

@@ -55,7 +55,7 @@ import Testing
     @Test func jsonWithAQuoteInThePathParses() throws {
         let (dir, config) = try TrainFixture.setUp()
         let run = dir.appendingPathComponent("my \"run\" \\ 1\nend")
-        let r = try RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--steps", "8", "--quiet"])
+        let r = try TrainFixture.train(run, config: config, ["--steps", "8", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try json(r.stdout)
         #expect(obj["run"] as? String == run.path)

@@ -24,6 +24,11 @@ enum TrainFixture {
         return (dir, config)
     }
 
+    /// `river train --out run --config config` followed by `arguments`.
+    static func train(_ run: URL, config: URL, _ arguments: [String] = []) throws -> RiverCLI.Result {
+        try RiverCLI.run(["train", "--out", run.path, "--config", config.path] + arguments)
+    }
+
     /// A JSON object file of a run (config.json, kernels.json), as a dictionary.
     static func object(_ url: URL) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
@@ -44,7 +49,7 @@ struct TrainCLITests {
     func trainWritesRun() throws {
         let (dir, config) = try TrainFixture.setUp()
         let run = dir.appendingPathComponent("run")
-        let r = try RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--steps", "20", "--seed", "3"])
+        let r = try TrainFixture.train(run, config: config, ["--steps", "20", "--seed", "3"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("tok/s") && r.stderr.contains("ETA"))
         let lines = try TrainFixture.metrics(run)
@@ -55,7 +60,7 @@ struct TrainCLITests {
         #expect(cfg["seed"] as? Int == 3 && (cfg["schedule"] as! [String: Any])["steps"] as? Int == 20)
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step-000020.safetensors").path))
         // Same command again: refuses to overwrite.
-        let again = try RiverCLI.run(["train", "--out", run.path, "--config", config.path])
+        let again = try TrainFixture.train(run, config: config)
         #expect(again.status != 0 && again.stderr.contains("already holds a run"))
     }
 
@@ -64,7 +69,7 @@ struct TrainCLITests {
         let (dir, config) = try TrainFixture.setUp()
         let whole = dir.appendingPathComponent("whole")
         let start = Date()
-        #expect(try RiverCLI.run(["train", "--out", whole.path, "--config", config.path, "--quiet"]).status == 0)
+        #expect(try TrainFixture.train(whole, config: config, ["--quiet"]).status == 0)
         let duration = Date().timeIntervalSince(start)
         let reference = try TrainFixture.metrics(whole)
         #expect(reference.count == 60)
@@ -98,7 +103,7 @@ struct TrainCLITests {
     func eval() throws {
         let (dir, config) = try TrainFixture.setUp()
         let run = dir.appendingPathComponent("run")
-        #expect(try RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--steps", "10", "--quiet"]).status == 0)
+        #expect(try TrainFixture.train(run, config: config, ["--steps", "10", "--quiet"]).status == 0)
         let dump = dir.appendingPathComponent("pt.csv")
         let r = try RiverCLI.run(["eval", "--checkpoint", run.appendingPathComponent("checkpoints/step-000010.safetensors").path,
                                   "--text", dir.appendingPathComponent("corpus.txt").path, "--max-bytes", "5000",
@@ -118,7 +123,7 @@ struct TrainCLITests {
     func fp32Matmul() throws {
         let (dir, config) = try TrainFixture.setUp()
         let run = dir.appendingPathComponent("onednn")
-        let r = try RiverCLI.run(["train", "--out", run.path, "--config", config.path, "--steps", "6", "--fp32-matmul", "onednn"])
+        let r = try TrainFixture.train(run, config: config, ["--steps", "6", "--fp32-matmul", "onednn"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("fp32 linear layers on oneDNN"), "\(r.stderr)")
         let cfg = try TrainFixture.object(run.appendingPathComponent("config.json"))
@@ -127,12 +132,11 @@ struct TrainCLITests {
         #expect(report["fp32Matmul"] as? String == "onednn" && !(report["kernels"] as! [Any]).isEmpty)
         let resume = try RiverCLI.run(["train", "--out", run.path, "--resume", "--fp32-matmul", "openblas"])
         #expect(resume.status != 0 && resume.stderr.contains("--fp32-matmul"), "\(resume.stderr)")
-        let bad = try RiverCLI.run(["train", "--out", dir.appendingPathComponent("mkl").path, "--config", config.path,
-                                    "--fp32-matmul", "mkl"])
+        let bad = try TrainFixture.train(dir.appendingPathComponent("mkl"), config: config, ["--fp32-matmul", "mkl"])
         #expect(bad.status != 0 && bad.stderr.contains("mkl") && bad.stderr.contains("openblas"), "\(bad.stderr)")
         // The default writes neither the key nor a kernel report.
         let plain = dir.appendingPathComponent("openblas")
-        #expect(try RiverCLI.run(["train", "--out", plain.path, "--config", config.path, "--steps", "6", "--quiet"]).status == 0)
+        #expect(try TrainFixture.train(plain, config: config, ["--steps", "6", "--quiet"]).status == 0)
         let plainText = try String(contentsOf: plain.appendingPathComponent("config.json"), encoding: .utf8)
         #expect(!plainText.contains("fp32Matmul") && !FileManager.default.fileExists(atPath: plain.appendingPathComponent("kernels.json").path))
     }
@@ -145,7 +149,7 @@ struct TrainCLITests {
         let bad = dir.appendingPathComponent("bad.json")
         try text.write(to: bad, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("r1")
-        let r = try RiverCLI.run(["train", "--out", out.path, "--config", bad.path])
+        let r = try TrainFixture.train(out, config: bad)
         #expect(r.status != 0 && r.stderr.contains("heads (3) must divide width (32)"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
         let r2 = try RiverCLI.run(["train", "--out", out.path, "--resume"])
@@ -162,7 +166,7 @@ struct TrainCLITests {
         let constant = dir.appendingPathComponent("constant.json")
         try text.write(to: constant, atomically: true, encoding: .utf8)
         let main = dir.appendingPathComponent("main")
-        #expect(try RiverCLI.run(["train", "--out", main.path, "--config", constant.path, "--steps", "20", "--quiet"]).status == 0)
+        #expect(try TrainFixture.train(main, config: constant, ["--steps", "20", "--quiet"]).status == 0)
         let br = dir.appendingPathComponent("b")
         let r = try RiverCLI.run(["branch", "--parent", main.path, "--step", "20", "--budget", "25", "--decay", "5", "--out", br.path, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -186,7 +190,7 @@ struct TrainCLITests {
         let constant = dir.appendingPathComponent("constant.json")
         try text.write(to: constant, atomically: true, encoding: .utf8)
         let main = dir.appendingPathComponent("main")
-        let m = try RiverCLI.run(["train", "--out", main.path, "--config", constant.path, "--steps", "20", "--quiet"])
+        let m = try TrainFixture.train(main, config: constant, ["--steps", "20", "--quiet"])
         #expect(m.status == 0, "\(m.stderr)")
         let br = dir.appendingPathComponent("b")
         let r = try RiverCLI.run(["branch", "--parent", main.path, "--step", "15", "--budget", "20", "--decay", "5", "--out", br.path, "--quiet"])
