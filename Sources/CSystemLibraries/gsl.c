@@ -51,8 +51,10 @@ RV_TRAMPOLINE_VOID(G, gsl_vector_free, (gsl_vector *v), (v))
 RV_TRAMPOLINE(G, double, gsl_vector_get, (const gsl_vector *v, const size_t i), (v, i))
 RV_TRAMPOLINE_VOID(G, gsl_vector_set, (gsl_vector *v, const size_t i, double x), (v, i, x))
 
+/* `rv_<name>()`: the type object GSL's variable `name` points to (its address looked up once). */
 #define TYPE_OBJECT(type, name)                                                                    \
-    type *rv_##name(void) { return *(type **)rv_system_symbol(G, #name); }
+    RV_POINTER(G, name)                                                                            \
+    type *rv_##name(void) { return *rv_pointer_##name(); }
 TYPE_OBJECT(const gsl_rng_type, gsl_rng_mt19937)
 TYPE_OBJECT(const gsl_multiroot_fsolver_type, gsl_multiroot_fsolver_hybrids)
 TYPE_OBJECT(const gsl_odeiv2_step_type, gsl_odeiv2_step_rkf45)

@@ -63,9 +63,13 @@ static void open_lapacke(void) { open_library(RV_LAPACKE); }
 static void open_gsl(void) { open_library(RV_GSL); }
 static void (*const openers[RV_LIBRARY_COUNT])(void) = {open_openblas, open_lapacke, open_gsl};
 
-void *rv_system_symbol(enum rv_library library, const char *symbol) {
+void rv_system_library_open(int library) {
     pthread_once(&once[RV_OPENBLAS], open_openblas);
-    if (library != RV_OPENBLAS) pthread_once(&once[library], openers[library]);
+    if (library > 0 && library < RV_LIBRARY_COUNT) pthread_once(&once[library], openers[library]);
+}
+
+void *rv_system_symbol(enum rv_library library, const char *symbol) {
+    rv_system_library_open(library);
     dlerror();
     void *address = dlsym(handles[library], symbol);
     if (!address) fail("cannot find", symbol, dlerror(), library);
@@ -77,7 +81,3 @@ int rv_system_library_loaded(int library) {
     return __atomic_load_n(&handles[library], __ATOMIC_ACQUIRE) != NULL;
 }
 
-void rv_system_library_open(int library) {
-    pthread_once(&once[RV_OPENBLAS], open_openblas);
-    if (library > 0 && library < RV_LIBRARY_COUNT) pthread_once(&once[library], openers[library]);
-}
