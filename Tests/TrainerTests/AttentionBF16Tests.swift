@@ -49,7 +49,7 @@ struct AttentionBF16Tests {
                                                         scratch: ws.baseAddress!, B: B, T: T, C: C, H: H)
                             Layers.attentionBackwardBF16(dqkv: dqkv.baseAddress!, dP: dS.baseAddress!, dAttOut: dOut, qkv: qkv,
                                                          probs: probs.baseAddress!, kernel: kernel, scratch: ws.baseAddress!,
-                                                         B: B, T: T, C: C, H: H)
+                                                         B: B, T: T, C: C, H: H, keepingScores: true)
                         }
                     }
                 }

@@ -69,12 +69,16 @@ struct AttentionKernelTests {
         // Stale values in the buffers the kernels overwrite or use as scratch must not leak into results.
         var out = [Float](repeating: .nan, count: B * T * C)
         var probs = [Float](repeating: .nan, count: B * H * T * T)
-        var dP = [Float](repeating: .nan, count: B * H * T * T)
+        // dS scratch: one T×T block per worker, then a guard the backward pass must not touch.
+        let dSCount = Layers.attentionGradientScratchCount(B: B, H: H, T: T), guardValue: Float = 12345
+        var dP = [Float](repeating: .nan, count: dSCount) + [Float](repeating: guardValue, count: 256)
         var dqkv = [Float](repeating: .nan, count: B * T * 3 * C)
         var scratch = [Float](repeating: .nan, count: Layers.attentionScratchCount(T: T, D: D))
         Layers.attentionForward(attOut: &out, probs: &probs, qkv: qkv, scratch: &scratch, B: B, T: T, C: C, H: H)
         Layers.attentionBackward(dqkv: &dqkv, dP: &dP, dAttOut: dOut, qkv: qkv, probs: probs, scratch: &scratch,
                                  B: B, T: T, C: C, H: H)
+        #expect(dSCount == min(Parallel.workers, B * H) * T * T)
+        #expect(dP[dSCount...].allSatisfy { $0 == guardValue }, "\(s): the backward pass wrote past its dS scratch")
         var worst = (probs: 0.0, out: 0.0, dq: 0.0, dk: 0.0, dv: 0.0)
         var maskOK = true
         for b in 0..<B {
@@ -99,6 +103,46 @@ struct AttentionKernelTests {
         #expect(maskOK, "probabilities right of the diagonal are not zero up to the next multiple of 16")
         #expect(worst.probs < 2e-6 && worst.out < 2e-6, "\(s): forward differs: \(worst)")
         #expect(worst.dq < 1e-5 && worst.dk < 1e-5 && worst.dv < 1e-5, "\(s): backward differs: \(worst)")
+    }
+
+    @Test("RoPE fused into the attention, head by head, has the bits of rope() and then the attention, forward and backward", arguments: shapes)
+    func fusedRotationMatchesSeparate(_ s: Shape) {
+        let (B, T, C, H, D) = (s.B, s.T, s.C, s.H, s.D)
+        guard D % 2 == 0 else { return }
+        let qkv = ModelGradientTests.random(B * T * 3 * C, seed: UInt64(3 + T), scale: 1.5)
+        let dOut = ModelGradientTests.random(B * T * C, seed: UInt64(5 + T))
+        var cos = [Float](repeating: 0, count: T * D / 2), sin = cos
+        for t in 0..<T {
+            for i in 0..<(D / 2) {
+                let angle = Double(t) * Foundation.pow(10_000, -2 * Double(i) / Double(D))
+                cos[t * D / 2 + i] = Float(Foundation.cos(angle))
+                sin[t * D / 2 + i] = Float(Foundation.sin(angle))
+            }
+        }
+        func run(fused: Bool) -> [Float] {
+            var x = qkv
+            var out = [Float](repeating: .nan, count: B * T * C), probs = [Float](repeating: .nan, count: B * H * T * T)
+            var dP = [Float](repeating: .nan, count: Layers.attentionGradientScratchCount(B: B, H: H, T: T))
+            var dqkv = [Float](repeating: .nan, count: B * T * 3 * C)
+            var scratch = [Float](repeating: .nan, count: Layers.attentionScratchCount(T: T, D: D))
+            if fused {
+                Layers.attentionForward(attOut: &out, probs: &probs, rotating: &x, cos: cos, sin: sin, scratch: &scratch,
+                                        B: B, T: T, C: C, H: H)
+                Layers.attentionBackward(dqkv: &dqkv, dP: &dP, dAttOut: dOut, qkv: x, probs: probs, rotatingBack: cos, sin: sin,
+                                         scratch: &scratch, B: B, T: T, C: C, H: H)
+            } else {
+                Layers.rope(qkv: &x, cos: cos, sin: sin, B: B, T: T, C: C, D: D, sign: 1)
+                Layers.attentionForward(attOut: &out, probs: &probs, qkv: x, scratch: &scratch, B: B, T: T, C: C, H: H)
+                Layers.attentionBackward(dqkv: &dqkv, dP: &dP, dAttOut: dOut, qkv: x, probs: probs, scratch: &scratch,
+                                         B: B, T: T, C: C, H: H)
+                Layers.rope(qkv: &dqkv, cos: cos, sin: sin, B: B, T: T, C: C, D: D, sign: -1)
+            }
+            return x + out + probs + dqkv
+        }
+        let fused = run(fused: true), separate = run(fused: false)
+        #expect(fused.count == separate.count)
+        let differing = zip(fused, separate).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+        #expect(differing == 0, "\(s): \(differing) of \(fused.count) values differ")
     }
 
     @Test("Float64 kernels agree with the Float64 evaluation to 1e-13")
@@ -149,6 +193,36 @@ struct AttentionKernelTests {
             if hmax(v) != v.max() { mismatches += 1 }
             let d = SIMD16<Double>(v.indices.map { Double(v[$0]) })
             if hmax(d) != d.max() { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// Same bits, or both NaN: which NaN an addition of two NaNs returns depends on the operand order the
+    /// compiler picks, and no caller can tell NaNs apart (a NaN total makes its softmax row NaN either way).
+    static func sameSum<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> Bool where T.RawSignificand: FixedWidthInteger {
+        a.isNaN ? b.isNaN : (!b.isNaN && a.sign == b.sign && a.exponentBitPattern == b.exponentBitPattern
+                             && a.significandBitPattern == b.significandBitPattern)
+    }
+
+    @Test("laneSum, the softmax's horizontal sum, has the bits of the standard library's sum() (or both are NaN) on 20 000 vectors with ±0, ±∞, NaN, subnormals and cancelling values, Float and Double")
+    func horizontalSum() {
+        let rng = RandomSource(seed: 12)
+        let specials: [Float] = [0, -0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                 .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e-30, -1e30]
+        var mismatches = 0
+        for trial in 0..<20_000 {
+            var v = SIMD16<Float>()
+            for i in 0..<16 {
+                switch rng.int(below: 4) {
+                case 0: v[i] = specials[rng.int(below: specials.count)]
+                case 1: v[i] = Float(rng.uniform() * 2 - 1) * 1e7      // large terms that cancel: order matters
+                default: v[i] = Float(rng.uniform() * 2 - 1)
+                }
+            }
+            if trial % 5 == 0 { v = SIMD16(repeating: -0.0) }         // the one case where starting from −0 matters
+            if !Self.sameSum(laneSum(v), v.sum()) { mismatches += 1 }
+            let d = SIMD16<Double>(v.indices.map { Double(v[$0]) })
+            if !Self.sameSum(laneSum(d), d.sum()) { mismatches += 1 }
         }
         #expect(mismatches == 0)
     }

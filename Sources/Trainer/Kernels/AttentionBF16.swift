@@ -86,7 +86,7 @@ extension Layers {
         let s = BF16AttentionSlices(T: T, D: D)
         let pass = BF16AttentionPass(asked, T: T, D: D)
         let tiles = pass.tiles
-        pass.forEachHead(B: B, H: H, scratch: scratch, slice: s.total, profile: profile) { ws, clock, task, b, h in
+        pass.forEachHead(B: B, H: H, scratch: scratch, slice: s.total, profile: profile) { ws, _, clock, task, b, h in
             let qRows = ws + s.a, kPanels = ws + s.b, vPairs = ws + s.c, strip = ws + s.strip
             let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
             let P = probs + task * T * T
@@ -114,21 +114,24 @@ extension Layers {
         }
     }
 
-    /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP[B, H, T, T] is scratch (laid out as probs).
+    /// dqkv[B, T, 3C] (overwritten) from dAttOut[B, T, C]; dP is scratch for one T×T block of dS per worker
+    /// (``Layers/attentionGradientScratchCount(B:H:T:)`` elements), as in the Float32 backward. With
+    /// `keepingScores`, dP must hold B·H·T² elements and keeps every (sequence, head)'s dS, laid out as probs,
+    /// for tests that inspect it.
     static func attentionBackwardBF16(dqkv: Ptr<Float>, dP: Ptr<Float>, dAttOut: CPtr<Float>, qkv: CPtr<Float>, probs: CPtr<Float>,
                                       kernel asked: BF16AttentionKernel, scratch: Ptr<UInt16>, B: Int, T: Int, C: Int, H: Int,
-                                      profile: Ptr<Double>? = nil) {
+                                      keepingScores: Bool = false, profile: Ptr<Double>? = nil) {
         let D = C / H, ld = 3 * C
         let scale = 1 / Float(D).squareRoot()
         let s = BF16AttentionSlices(T: T, D: D)
         let pass = BF16AttentionPass(asked, T: T, D: D)
         let (tiles, hardware, dot) = (pass.tiles, pass.hardware, pass.dot)
-        pass.forEachHead(B: B, H: H, scratch: scratch, slice: s.total, profile: profile) { ws, clock, task, b, h in
+        pass.forEachHead(B: B, H: H, scratch: scratch, slice: s.total, profile: profile) { ws, worker, clock, task, b, h in
             let dORows = ws + s.a, vPanels = ws + s.b, kPairs = ws + s.c, strip = ws + s.strip
             let qT = ws + s.d, dOT = ws + s.e, pPairs = ws + s.f, sPairs = ws + s.g
             let q = qkv + b * T * ld + h * D, k = q + C, v = q + 2 * C
             let dq = dqkv + b * T * ld + h * D, dk = dq + C, dv = dq + 2 * C
-            let P = probs + task * T * T, G = dP + task * T * T
+            let P = probs + task * T * T, G = dP + (keepingScores ? task : worker) * T * T
             let dO = dAttOut + b * T * C + h * D
             rv_bf16_rows(dO, C, T, D, D, dORows, D)
             rv_bf16_panels(v, ld, T, D, vPanels)
@@ -140,7 +143,7 @@ extension Layers {
                 pass.againstPanels(rows: rows, keys: keys, D: D, a: dORows + i0 * D, panels: vPanels, c: G + i0 * T, ldc: T, alpha: 1)
                 clock.lap(.products)
                 for i in i0..<end {
-                    softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1)
+                    softmaxBackwardRow(G + i * T, p: P + i * T, count: i + 1, capacity: T)
                     (G + i * T + i + 1).update(repeating: 0, count: keys - i - 1)
                 }
                 clock.lap(.softmax)
@@ -218,15 +221,15 @@ extension Layers {
             }
         }
 
-        /// `body(slice, clock, task, b, h)` for task = b·H + h.
+        /// `body(slice, worker, clock, task, b, h)` for task = b·H + h; `worker` is the calling worker's index.
         @inline(__always)
         func forEachHead(B: Int, H: Int, scratch: Ptr<UInt16>, slice: Int, profile: Ptr<Double>?,
-                         _ body: (Ptr<UInt16>, inout Lap, Int, Int, Int) -> Void) {
+                         _ body: (Ptr<UInt16>, Int, inout Lap, Int, Int, Int) -> Void) {
             Parallel.chunks(B * H) { worker, tasks in
                 if hardware != 0 { rv_bf16_amx_begin() }
                 defer { if hardware != 0 { rv_bf16_amx_end() } }
                 var clock = Lap(profile.map { $0 + 3 * worker })
-                for task in tasks { body(scratch + worker * slice, &clock, task, task / H, task % H) }
+                for task in tasks { body(scratch + worker * slice, worker, &clock, task, task / H, task % H) }
             }
         }
     }

@@ -135,6 +135,31 @@ enum Layers {
     /// (a, b) ← (a·cos − b·sin, a·sin + b·cos) with angle t·θ^(−2i/D). `sign = −1` applies the inverse
     /// rotation (the backward pass of the forward rotation).
     /// cos, sin: [T, D/2].
+    /// One head's rotation at one position: x[0..<2·half] in pairs, cos and sin of the position's angles
+    /// (`cr`, `sr`: [half]). ``rope(qkv:cos:sin:B:T:C:D:sign:)`` and the attention's fused rotation
+    /// (``attentionForward(attOut:probs:rotating:cos:sin:scratch:B:T:C:H:)``) both come here.
+    @inline(__always)
+    static func rotatePairs<S: ModelScalar>(_ x: Ptr<S>, cos cr: CPtr<S>, sin sr: CPtr<S>, half: Int, sign: S) {
+        // Eight pairs at a time: even lanes a, odd lanes b (the same expressions as the tail).
+        var i = 0
+        while i + 8 <= half {
+            var v = load16(x + 2 * i)
+            let a = v.evenHalf, b = v.oddHalf
+            let c = load8(cr + i), s = load8(sr + i) * sign
+            v.evenHalf = a * c - b * s
+            v.oddHalf = a * s + b * c
+            store16(v, x + 2 * i)
+            i += 8
+        }
+        while i < half {
+            let a = x[2 * i], b = x[2 * i + 1]
+            let c = cr[i], s = sign * sr[i]
+            x[2 * i] = a * c - b * s
+            x[2 * i + 1] = a * s + b * c
+            i += 1
+        }
+    }
+
     static func rope<S: ModelScalar>(qkv: Ptr<S>, cos: CPtr<S>, sin: CPtr<S>, B: Int, T: Int, C: Int, D: Int, sign: S) {
         let half = D / 2
         Parallel.chunks(B * T, minPerWorker: 16) { _, rows in
@@ -144,27 +169,7 @@ enum Layers {
                 let base = qkv + row * 3 * C
                 for part in 0..<2 {  // q, then k
                     let p = base + part * C
-                    for h in 0..<(C / D) {
-                        let x = p + h * D
-                        // Eight pairs at a time: even lanes a, odd lanes b (the same expressions as the tail).
-                        var i = 0
-                        while i + 8 <= half {
-                            var v = load16(x + 2 * i)
-                            let a = v.evenHalf, b = v.oddHalf
-                            let c = load8(cr + i), s = load8(sr + i) * sign
-                            v.evenHalf = a * c - b * s
-                            v.oddHalf = a * s + b * c
-                            store16(v, x + 2 * i)
-                            i += 8
-                        }
-                        while i < half {
-                            let a = x[2 * i], b = x[2 * i + 1]
-                            let c = cr[i], s = sign * sr[i]
-                            x[2 * i] = a * c - b * s
-                            x[2 * i + 1] = a * s + b * c
-                            i += 1
-                        }
-                    }
+                    for h in 0..<(C / D) { rotatePairs(p + h * D, cos: cr, sin: sr, half: half, sign: sign) }
                 }
             }
         }

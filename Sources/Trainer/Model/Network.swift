@@ -142,12 +142,16 @@ final class Network<S: ModelScalar> {
             let x = a.resid(l), mid = a.residMid(l), qkv = a.qkv(l), h13 = a.h13(l)
             time(.norm) { Layers.rmsnormForward(out: a.norm1(l), rstd: a.rstd1(l), x: x, weight: P + o.attentionNorm, N: N, C: C, eps: eps) }
             time(.gemm) { Layers.linearForward(out: qkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
-            time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
-            time(.attention) {
-                if let bf16Attention {
+            if let bf16Attention {
+                time(.rope) { Layers.rope(qkv: qkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: 1) }
+                time(.attention) {
                     bf16Attention.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, B: B, T: T, C: C, H: H)
-                } else {
-                    Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), qkv: qkv, scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
+                }
+            } else {
+                // RoPE inside the attention, head by head (its time counts as attention)
+                time(.attention) {
+                    Layers.attentionForward(attOut: a.attOut(l), probs: a.probs(l), rotating: qkv, cos: a.ropeCos, sin: a.ropeSin,
+                                            scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
                 }
             }
             time(.other) { mid.update(from: x, count: N * C) }
@@ -211,16 +215,19 @@ final class Network<S: ModelScalar> {
                                        weight: P + o.ffnNorm, rstd: a.rstd2(l), N: N, C: C, scratch: a.normScratch) }
             // Attention: mid = x_l + attOut · woᵀ
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wo, dy: a.dresid, x: a.attOut(l), w: P + o.wo, N: N, IC: C, OC: C, bf16: matmul) }
-            time(.attention) {
-                if let bf16Attention {
-                    bf16Attention.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+            if let bf16Attention {
+                time(.attention) {
+                    bf16Attention.attentionBackward(dqkv: a.dqkv, dP: a.dscores, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+                                                    B: B, T: T, C: C, H: H)
+                }
+                time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
+            } else {
+                time(.attention) {
+                    Layers.attentionBackward(dqkv: a.dqkv, dP: a.dscores, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
+                                             rotatingBack: a.ropeCos, sin: a.ropeSin, scratch: a.attentionScratch,
                                              B: B, T: T, C: C, H: H)
-                } else {
-                    Layers.attentionBackward(dqkv: a.dqkv, dP: a.dprobs, dAttOut: a.dtmp, qkv: a.qkv(l), probs: a.probs(l),
-                                             scratch: a.attentionScratch, B: B, T: T, C: C, H: H)
                 }
             }
-            time(.rope) { Layers.rope(qkv: a.dqkv, cos: a.ropeCos, sin: a.ropeSin, B: B, T: T, C: C, D: D, sign: -1) }
             time(.gemm) { Layers.linearBackward(dx: a.dtmp, dw: G + o.wqkv, dy: a.dqkv, x: a.norm1(l), w: P + o.wqkv, N: N, IC: C, OC: 3 * C, bf16: matmul) }
             time(.norm) { Layers.rmsnormBackward(dx: a.dresid, dweight: G + o.attentionNorm, dy: a.dtmp, x: a.resid(l),
                                        weight: P + o.attentionNorm, rstd: a.rstd1(l), N: N, C: C, scratch: a.normScratch) }
@@ -274,7 +281,7 @@ final class Activations<S: ModelScalar> {
     let dqkv: Ptr<S>                   // [N, 3C]
     let dh13: Ptr<S>                   // [N, 2F]
     let dact: Ptr<S>                   // [N, F]
-    let dprobs: Ptr<S>                 // [B, H, T, T]
+    let dscores: Ptr<S>                // [min(workers, B·H), T, T]  dS, one block per attention worker
     let dlogits: Ptr<S>                // [N, V]
     let normScratch: Ptr<S>            // [workers, C]
     let ropeCos: Ptr<S>                // [T, D/2]
@@ -290,7 +297,7 @@ final class Activations<S: ModelScalar> {
         let sizes: [Int] = [
             (L + 1) * N * C, L * N * C, L * N * C, L * N, L * N * 3 * C, L * probsPerLayer, L * N * C, L * N * C,
             L * N, L * N * 2 * F, L * N * F, N * C, N, N * V, N, N,
-            N * C, N * C, N * 3 * C, N * 2 * F, N * F, probsPerLayer, N * V, Parallel.workers * C, T * D / 2, T * D / 2,
+            N * C, N * C, N * 3 * C, N * 2 * F, N * F, Layers.attentionGradientScratchCount(B: B, H: H, T: T), N * V, Parallel.workers * C, T * D / 2, T * D / 2,
             Layers.attentionScratchCount(T: T, D: D),
         ]
         // Round each piece up to 16 elements (64 or 128 bytes) so every buffer starts cache-line aligned.
@@ -305,7 +312,7 @@ final class Activations<S: ModelScalar> {
         residBase = ptrs[0]; residMidBase = ptrs[1]; norm1Base = ptrs[2]; rstd1Base = ptrs[3]; qkvBase = ptrs[4]
         probsBase = ptrs[5]; attOutBase = ptrs[6]; norm2Base = ptrs[7]; rstd2Base = ptrs[8]; h13Base = ptrs[9]
         actBase = ptrs[10]; normF = ptrs[11]; rstdF = ptrs[12]; logits = ptrs[13]; lse = ptrs[14]; losses = ptrs[15]
-        dresid = ptrs[16]; dtmp = ptrs[17]; dqkv = ptrs[18]; dh13 = ptrs[19]; dact = ptrs[20]; dprobs = ptrs[21]
+        dresid = ptrs[16]; dtmp = ptrs[17]; dqkv = ptrs[18]; dh13 = ptrs[19]; dact = ptrs[20]; dscores = ptrs[21]
         dlogits = ptrs[22]; normScratch = ptrs[23]; ropeCos = ptrs[24]; ropeSin = ptrs[25]
         attentionScratch = ptrs[26]
         tokens = .allocate(capacity: N)

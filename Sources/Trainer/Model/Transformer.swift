@@ -3,7 +3,8 @@ import LinearAlgebra
 
 /// Kinds of kernel, for profiling (``Transformer/phaseSeconds``).
 /// `gemm` is the linear layers' products; on the bf16 path their inputs' conversion to bf16 is
-/// `bf16Convert` instead (zero in fp32).
+/// `bf16Convert` instead (zero in fp32). In fp32 the rotary embedding runs inside the attention, head by
+/// head, so its time counts as `attention` and `rope` is zero; on the bf16 path it is a pass of its own.
 public enum TransformerPhase: Int, CaseIterable, Sendable {
     case gemm, attention, norm, rope, swiglu, crossEntropy, embedding, other, bf16Convert
 }
