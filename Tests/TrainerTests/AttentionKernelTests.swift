@@ -174,6 +174,21 @@ struct AttentionKernelTests {
         #expect(worst < 1e-13, "Float64 attention differs from the reference by \(worst)")
     }
 
+    /// Sixteen lanes for the horizontal-reduction tests: each lane is one of `specials` with probability 1/4,
+    /// `often(rng)` with probability 1/4, and `otherwise(rng)` for the rest.
+    static func lanes(_ rng: RandomSource, specials: [Float], often: (RandomSource) -> Float,
+                      otherwise: (RandomSource) -> Float) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        for i in 0..<16 {
+            switch rng.int(below: 4) {
+            case 0: v[i] = specials[rng.int(below: specials.count)]
+            case 1: v[i] = often(rng)
+            default: v[i] = otherwise(rng)
+            }
+        }
+        return v
+    }
+
     @Test("hmax, the softmax's horizontal maximum, equals the standard library's max() (==) on 20 000 vectors with ties, ±0, ±∞, subnormals and the largest finite values, Float and Double")
     func horizontalMaximum() {
         let rng = RandomSource(seed: 11)
@@ -181,14 +196,8 @@ struct AttentionKernelTests {
                                  .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1]
         var mismatches = 0
         for trial in 0..<20_000 {
-            var v = SIMD16<Float>()
-            for i in 0..<16 {
-                switch rng.int(below: 4) {
-                case 0: v[i] = specials[rng.int(below: specials.count)]
-                case 1: v[i] = Float(rng.int(below: 3)) - 1            // many ties
-                default: v[i] = Float(rng.uniform() * 200 - 100)
-                }
-            }
+            var v = Self.lanes(rng, specials: specials, often: { Float($0.int(below: 3)) - 1 },   // many ties
+                               otherwise: { Float($0.uniform() * 200 - 100) })
             if trial % 7 == 0 { v = SIMD16(repeating: -.infinity) }   // an all −∞ row (masked padding)
             if hmax(v) != v.max() { mismatches += 1 }
             let d = SIMD16<Double>(v.indices.map { Double(v[$0]) })
@@ -211,14 +220,9 @@ struct AttentionKernelTests {
                                  .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e-30, -1e30]
         var mismatches = 0
         for trial in 0..<20_000 {
-            var v = SIMD16<Float>()
-            for i in 0..<16 {
-                switch rng.int(below: 4) {
-                case 0: v[i] = specials[rng.int(below: specials.count)]
-                case 1: v[i] = Float(rng.uniform() * 2 - 1) * 1e7      // large terms that cancel: order matters
-                default: v[i] = Float(rng.uniform() * 2 - 1)
-                }
-            }
+            // large terms that cancel (the order matters) among ordinary ones
+            var v = Self.lanes(rng, specials: specials, often: { Float($0.uniform() * 2 - 1) * 1e7 },
+                               otherwise: { Float($0.uniform() * 2 - 1) })
             if trial % 5 == 0 { v = SIMD16(repeating: -0.0) }         // the one case where starting from −0 matters
             if !Self.sameSum(laneSum(v), v.sum()) { mismatches += 1 }
             let d = SIMD16<Double>(v.indices.map { Double(v[$0]) })
