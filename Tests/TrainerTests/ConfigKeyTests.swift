@@ -82,4 +82,14 @@ struct ConfigKeyTests {
         // The estimate is at least the exact float count of parameters, gradients and two moments.
         #expect(TransformerConfig.tiny.memoryBytes(batchSize: 1) >= 16 * Double(Transformer.parameterCount(for: .tiny)))
     }
+
+    @Test("memoryBytes is what a Transformer allocates (parameters, gradients, two moments, the activation arena) to within 1%, from one sequence to 32")
+    func memoryEstimateMatchesAllocation() {
+        for (config, batch) in [(TransformerConfig.tiny, 1), (.tiny, 16), (.small086M, 32), (.small3M, 2)] {
+            let model = Transformer(config: config, batchSize: batch, seed: 0)
+            let allocated = Double(16 * Transformer.parameterCount(for: config) + model.network.act.byteCount)
+            let estimate = config.memoryBytes(batchSize: batch)
+            #expect(abs(estimate / allocated - 1) < 0.01, "batch \(batch): estimate \(estimate) bytes, allocated \(allocated)")
+        }
+    }
 }

@@ -131,10 +131,6 @@ enum Layers {
 
     // MARK: rotary position embedding (interleaved pairs, Meta LLaMA convention)
 
-    /// Rotates q and k of qkv[B, T, 3C] in place: for head h, pair i = (2i, 2i+1) of token t,
-    /// (a, b) ← (a·cos − b·sin, a·sin + b·cos) with angle t·θ^(−2i/D). `sign = −1` applies the inverse
-    /// rotation (the backward pass of the forward rotation).
-    /// cos, sin: [T, D/2].
     /// One head's rotation at one position: x[0..<2·half] in pairs, cos and sin of the position's angles
     /// (`cr`, `sr`: [half]). ``rope(qkv:cos:sin:B:T:C:D:sign:)`` and the attention's fused rotation
     /// (``attentionForward(attOut:probs:rotating:cos:sin:scratch:B:T:C:H:)``) both come here.
@@ -160,6 +156,10 @@ enum Layers {
         }
     }
 
+    /// Rotates q and k of qkv[B, T, 3C] in place: for head h, pair i = (2i, 2i+1) of token t,
+    /// (a, b) ← (a·cos − b·sin, a·sin + b·cos) with angle t·θ^(−2i/D). `sign = −1` applies the inverse
+    /// rotation (the backward pass of the forward rotation).
+    /// cos, sin: [T, D/2].
     static func rope<S: ModelScalar>(qkv: Ptr<S>, cos: CPtr<S>, sin: CPtr<S>, B: Int, T: Int, C: Int, D: Int, sign: S) {
         let half = D / 2
         Parallel.chunks(B * T, minPerWorker: 16) { _, rows in

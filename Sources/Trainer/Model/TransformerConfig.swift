@@ -141,14 +141,16 @@ public struct TransformerConfig: Codable, Sendable, Equatable, CustomStringConve
     }
 
     /// Bytes a ``Transformer`` of this shape allocates for `batchSize` sequences: parameters, gradients
-    /// and two optimizer moments (Float32), plus the activation arena of `Transformer.swift`'s
+    /// and two optimizer moments (Float32), plus the activation arena of `Network.swift`'s
     /// `Activations` (residual streams, q/k/v, attention probabilities B·H·T² per layer, MLP, logits
-    /// N·V, and their backward scratch), with N = B·T. Double arithmetic, so no product overflows.
+    /// N·V, and their backward scratch, of which one T×T block of dS per attention worker), with N = B·T.
+    /// Double arithmetic, so no product overflows.
     public func memoryBytes(batchSize: Int) -> Double {
         let b = Double(batchSize), t = Double(contextLength), c = Double(width), f = Double(mlpHidden)
         let v = Double(vocabSize), l = Double(layers), h = Double(heads)
         let n = b * t
-        let activations = n * c * (8 * l + 7) + n * f * (3 * l + 3) + 2 * n * v + b * h * t * t * (l + 1)
+        let dSBlocks = min(Double(Parallel.workers), b * h)
+        let activations = n * c * (8 * l + 7) + n * f * (3 * l + 3) + 2 * n * v + b * h * t * t * l + dSBlocks * t * t
             + n * (2 * l + 6) + t * c
         return 4 * (4 * approximateParameterCount + activations)
     }
