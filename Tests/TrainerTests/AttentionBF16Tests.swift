@@ -32,11 +32,16 @@ struct AttentionBF16Tests {
 
     struct Result { var out, probs, dS, dqkv: [Float] }
 
-    static func run(_ s: Shape, kernel: BF16AttentionKernel, qkv: [Float], dOut: [Float]) -> Result {
+    /// One forward and backward pass. With `keepingScores` every head's dS is kept (B·H·T², laid out as
+    /// probs); without, the backward pass gets one T×T block per worker followed by a guard it must not touch.
+    static func run(_ s: Shape, kernel: BF16AttentionKernel, qkv: [Float], dOut: [Float], keepingScores: Bool = true) -> Result {
         let (B, T, C, H, D) = (s.B, s.T, s.C, s.H, s.D)
+        let dSCount = keepingScores ? B * H * T * T : Layers.attentionGradientScratchCount(B: B, H: H, T: T)
+        let dSGuard: Float = 12345
         // Stale values in the buffers the kernels overwrite or use as scratch must not leak into results.
         var r = Result(out: .init(repeating: .nan, count: B * T * C), probs: .init(repeating: .nan, count: B * H * T * T),
-                       dS: .init(repeating: .nan, count: B * H * T * T), dqkv: .init(repeating: .nan, count: B * T * 3 * C))
+                       dS: .init(repeating: .nan, count: dSCount) + .init(repeating: dSGuard, count: 256),
+                       dqkv: .init(repeating: .nan, count: B * T * 3 * C))
         // Past the workers' slices, a guard that no kernel may touch.
         let used = Parallel.workers * Layers.attentionBF16ScratchCount(T: T, D: D), guardCount = 256
         var scratch = [UInt16](repeating: 0x7FC1, count: used + guardCount)
@@ -49,14 +54,29 @@ struct AttentionBF16Tests {
                                                         scratch: ws.baseAddress!, B: B, T: T, C: C, H: H)
                             Layers.attentionBackwardBF16(dqkv: dqkv.baseAddress!, dP: dS.baseAddress!, dAttOut: dOut, qkv: qkv,
                                                          probs: probs.baseAddress!, kernel: kernel, scratch: ws.baseAddress!,
-                                                         B: B, T: T, C: C, H: H, keepingScores: true)
+                                                         B: B, T: T, C: C, H: H, keepingScores: keepingScores)
                         }
                     }
                 }
             }
         }
         #expect(scratch[used...].allSatisfy { $0 == 0x7FC1 }, "\(s) \(kernel): a kernel wrote past the scratch")
+        #expect(r.dS[dSCount...].allSatisfy { $0 == dSGuard }, "\(s) \(kernel): the backward pass wrote past its dS scratch")
         return r
+    }
+
+    @Test("dS in one block per worker gives the bits of dS kept per head (out, P and dqkv), on every kernel this CPU runs",
+          arguments: shapes + [Shape(B: 3, T: 20, C: 64, H: 8)])
+    func perWorkerScoresMatchKeptScores(_ s: Shape) {
+        let qkv = ModelGradientTests.random(s.B * s.T * 3 * s.C, seed: UInt64(13 + s.T), scale: 1.5)
+        let dOut = ModelGradientTests.random(s.B * s.T * s.C, seed: UInt64(17 + s.T))
+        for kernel in Self.kernels {
+            let kept = Self.run(s, kernel: kernel, qkv: qkv, dOut: dOut)
+            let perWorker = Self.run(s, kernel: kernel, qkv: qkv, dOut: dOut, keepingScores: false)
+            let a = kept.out + kept.probs + kept.dqkv, b = perWorker.out + perWorker.probs + perWorker.dqkv
+            let differing = zip(a, b).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+            #expect(differing == 0, "\(s) \(kernel): \(differing) of \(a.count) values differ")
+        }
     }
 
     /// The larger of two differences, NaN counting as the largest (Swift's `max` would drop it).

@@ -105,26 +105,41 @@ struct AttentionKernelTests {
         #expect(worst.dq < 1e-5 && worst.dk < 1e-5 && worst.dv < 1e-5, "\(s): backward differs: \(worst)")
     }
 
-    @Test("RoPE fused into the attention, head by head, has the bits of rope() and then the attention, forward and backward", arguments: shapes)
+    /// Equal bit patterns (NaN payloads included).
+    static func sameBits<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> Bool {
+        a.sign == b.sign && a.exponentBitPattern == b.exponentBitPattern && a.significandBitPattern == b.significandBitPattern
+    }
+
+    /// The edge shapes, and one with more (sequence, head) pairs (24) than most machines have cores, so that
+    /// workers reuse their dS block.
+    static let fusedShapes = shapes + [Shape(B: 3, T: 20, C: 64, H: 8)]
+
+    @Test("RoPE fused into the attention, head by head, has the bits of rope() and then the attention, forward and backward, Float and Double",
+          arguments: fusedShapes)
     func fusedRotationMatchesSeparate(_ s: Shape) {
+        guard s.D % 2 == 0 else { return }
+        let qkv = ModelGradientTests.random(s.B * s.T * 3 * s.C, seed: UInt64(3 + s.T), scale: 1.5)
+        let dOut = ModelGradientTests.random(s.B * s.T * s.C, seed: UInt64(5 + s.T))
+        Self.fusedRotation(s, qkv: qkv, dOut: dOut)
+        Self.fusedRotation(s, qkv: qkv.map(Double.init), dOut: dOut.map(Double.init))
+    }
+
+    static func fusedRotation<S: ModelScalar>(_ s: Shape, qkv: [S], dOut: [S]) {
         let (B, T, C, H, D) = (s.B, s.T, s.C, s.H, s.D)
-        guard D % 2 == 0 else { return }
-        let qkv = ModelGradientTests.random(B * T * 3 * C, seed: UInt64(3 + T), scale: 1.5)
-        let dOut = ModelGradientTests.random(B * T * C, seed: UInt64(5 + T))
-        var cos = [Float](repeating: 0, count: T * D / 2), sin = cos
+        var cos = [S](repeating: 0, count: T * D / 2), sin = cos
         for t in 0..<T {
             for i in 0..<(D / 2) {
                 let angle = Double(t) * Foundation.pow(10_000, -2 * Double(i) / Double(D))
-                cos[t * D / 2 + i] = Float(Foundation.cos(angle))
-                sin[t * D / 2 + i] = Float(Foundation.sin(angle))
+                cos[t * D / 2 + i] = S(Foundation.cos(angle))
+                sin[t * D / 2 + i] = S(Foundation.sin(angle))
             }
         }
-        func run(fused: Bool) -> [Float] {
+        func run(fused: Bool) -> [S] {
             var x = qkv
-            var out = [Float](repeating: .nan, count: B * T * C), probs = [Float](repeating: .nan, count: B * H * T * T)
-            var dP = [Float](repeating: .nan, count: Layers.attentionGradientScratchCount(B: B, H: H, T: T))
-            var dqkv = [Float](repeating: .nan, count: B * T * 3 * C)
-            var scratch = [Float](repeating: .nan, count: Layers.attentionScratchCount(T: T, D: D))
+            var out = [S](repeating: .nan, count: B * T * C), probs = [S](repeating: .nan, count: B * H * T * T)
+            var dP = [S](repeating: .nan, count: Layers.attentionGradientScratchCount(B: B, H: H, T: T))
+            var dqkv = [S](repeating: .nan, count: B * T * 3 * C)
+            var scratch = [S](repeating: .nan, count: Layers.attentionScratchCount(T: T, D: D))
             if fused {
                 Layers.attentionForward(attOut: &out, probs: &probs, rotating: &x, cos: cos, sin: sin, scratch: &scratch,
                                         B: B, T: T, C: C, H: H)
@@ -141,8 +156,78 @@ struct AttentionKernelTests {
         }
         let fused = run(fused: true), separate = run(fused: false)
         #expect(fused.count == separate.count)
-        let differing = zip(fused, separate).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-        #expect(differing == 0, "\(s): \(differing) of \(fused.count) values differ")
+        let differing = zip(fused, separate).filter { !sameBits($0.0, $0.1) }.count
+        #expect(differing == 0, "\(s) \(S.self): \(differing) of \(fused.count) values differ")
+    }
+
+    @Test("The softmax's shortcuts have the bits of its general paths: row maxima on the q·kᵀ tiles and softmaxRow(maximum:) against the tiles and softmaxRow(capacity:); the backward row's vector tail against its scalar tail; Float and Double, with rows of ±∞ and NaN")
+    func softmaxShortcutsMatchGeneralPaths() {
+        Self.softmaxShortcuts(Float.self)
+        Self.softmaxShortcuts(Double.self)
+    }
+
+    static func softmaxShortcuts<S: ModelScalar>(_: S.Type) {
+        let T = 48, D = 24, lda = 40
+        var q = ModelGradientTests.random(T * lda, seed: 21, scale: 3).map { S($0) }
+        let k = ModelGradientTests.random(T * D, seed: 22, scale: 3).map { S($0) }
+        q[5 * lda + 3] = .infinity         // row 5: scores of ±∞ (and NaN where ∞ meets 0·…)
+        q[17 * lda + 7] = .nan             // row 17: a NaN row
+        q[30 * lda + 1] = -.infinity
+        q[41 * lda + 2] = S.greatestFiniteMagnitude / 4
+        var panels = [S](repeating: .nan, count: roundUp16(T) * D)
+        Layers.packPanels(&panels, k, ld: D, rows: T, D: D)
+        let alpha = 1 / S(D).squareRoot()
+        var general = [S](repeating: .nan, count: T * T), shortcut = general
+        var i0 = 0
+        while i0 < T {
+            let keys = min(T, roundUp16(i0 + 4))
+            q.withUnsafeBufferPointer { qp in
+                panels.withUnsafeBufferPointer { pp in
+                    general.withUnsafeMutableBufferPointer { g in
+                        Layers.tilesAgainstPanels(rows: 4, keys: keys, D: D, a: qp.baseAddress! + i0 * lda, lda: lda,
+                                                  panels: pp.baseAddress!, c: g.baseAddress! + i0 * T, ldc: T, alpha: alpha)
+                        for i in i0..<(i0 + 4) { Layers.softmaxRow(g.baseAddress! + i * T, count: i + 1, capacity: T) }
+                    }
+                    shortcut.withUnsafeMutableBufferPointer { c in
+                        let m = Layers.scoresWithRowMaxima(i0: i0, keys: keys, D: D, a: qp.baseAddress! + i0 * lda, lda: lda,
+                                                           panels: pp.baseAddress!, c: c.baseAddress! + i0 * T, ldc: T, alpha: alpha)
+                        for r in 0..<4 { Layers.softmaxRow(c.baseAddress! + (i0 + r) * T, count: i0 + r + 1, maximum: m[r]) }
+                    }
+                }
+            }
+            i0 += 4
+        }
+        // Each row up to its diagonal rounded up to 16: the probabilities and the ≈1e−38 padding callers zero.
+        var differing = 0, compared = 0
+        for i in 0..<T {
+            for j in 0..<min(T, roundUp16(i + 1)) {
+                compared += 1
+                if !sameBits(general[i * T + j], shortcut[i * T + j]) { differing += 1 }
+            }
+        }
+        #expect(differing == 0, "\(S.self): \(differing) of \(compared) probabilities differ")
+        // The special rows are special in both paths: row 17 is all NaN, row 5 is not all finite.
+        #expect((0...17).allSatisfy { shortcut[17 * T + $0].isNaN }, "\(S.self): row 17 should be NaN")
+        #expect(!(0...5).allSatisfy { shortcut[5 * T + $0].isFinite }, "\(S.self): row 5 should hold a non-finite value")
+
+        // Backward: g = dL/dp on P's rows (zeros right of each diagonal up to the next multiple of 16).
+        var P = general
+        for i in 0..<T { for j in (i + 1)..<max(i + 1, min(T, roundUp16(i + 1))) { P[i * T + j] = 0 } }
+        var g = ModelGradientTests.random(T * T, seed: 23, scale: 2).map { S($0) }
+        g[9 * T + 4] = .infinity
+        g[22 * T + 20] = .nan
+        var vectorTail = g, scalarTail = g
+        P.withUnsafeBufferPointer { p in
+            vectorTail.withUnsafeMutableBufferPointer { v in
+                for i in 0..<T { Layers.softmaxBackwardRow(v.baseAddress! + i * T, p: p.baseAddress! + i * T, count: i + 1, capacity: T) }
+            }
+            scalarTail.withUnsafeMutableBufferPointer { s in
+                for i in 0..<T { Layers.softmaxBackwardRow(s.baseAddress! + i * T, p: p.baseAddress! + i * T, count: i + 1, capacity: i + 1) }
+            }
+        }
+        differing = 0
+        for i in 0..<T { for j in 0...i where !sameBits(vectorTail[i * T + j], scalarTail[i * T + j]) { differing += 1 } }
+        #expect(differing == 0, "\(S.self): \(differing) entries of dS differ between the vector and the scalar tail")
     }
 
     @Test("Float64 kernels agree with the Float64 evaluation to 1e-13")

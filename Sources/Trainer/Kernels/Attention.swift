@@ -353,7 +353,7 @@ extension Layers {
     /// When the row has room (`capacity` ≥ n rounded up to 16), the last, partial group of 16 is done as one
     /// vector: its products are rounded as the scalar ones and added to the sum one by one in the same order,
     /// so the bits are those of the scalar tail. The lanes from n up to the multiple of 16 are then
-    /// overwritten with p ⊙ (g − Σ) = ±0 there (P is 0 right of the diagonal; callers zero them anyway).
+    /// overwritten with junk (p ⊙ (g − Σ), ±0 when both are finite); callers zero them.
     @inline(__always) static func softmaxBackwardRow<S: ModelScalar>(_ g: Ptr<S>, p: CPtr<S>, count n: Int, capacity: Int) {
         var acc = SIMD16<S>()
         var j = 0
