@@ -294,17 +294,10 @@ extension Layers {
         for p in 0..<(roundUp16(rows) / 16) {
             let panel = dst + p * 16 * D, first = src + p * 16 * ld
             let n = min(16, rows - p * 16)
-            if n == 16 {
-                for d in 0..<D {
-                    let out = panel + d * 16, col = first + d
-                    for r in 0..<16 { out[r] = col[r * ld] }
-                }
-            } else {
-                for d in 0..<D {
-                    let out = panel + d * 16, col = first + d
-                    for r in 0..<n { out[r] = col[r * ld] }
-                    for r in n..<16 { out[r] = 0 }
-                }
+            for d in 0..<D {
+                let out = panel + d * 16, col = first + d
+                for r in 0..<n { out[r] = col[r * ld] }
+                for r in n..<16 { out[r] = 0 }
             }
         }
     }
