@@ -24,6 +24,40 @@ import Testing
         }
     }
 
+    /// OpenBLAS's sgemm on one and on two threads, on three GEMM shapes of a 0.86M training step (row-major: the
+    /// forward x·Wᵀ with k = 128 and 344, and a weight gradient dyᵀ·x with k = 4096), operands uniform in [−1, 1]:
+    /// the results agree to 1e-6 of the product's largest element; on the Haswell (AVX2) kernels their bits
+    /// differ (docs/trainer-format.md, "What resumes bit for bit assumes"; checkpoints record the thread count).
+    @Test func sgemmThreadCountChangesOnlyTheLastBits() {
+        let rng = RandomSource(seed: 5)
+        let shapes: [(transA: Bool, transB: Bool, m: Int, n: Int, k: Int)] = [
+            (false, true, 4096, 384, 128), (false, true, 4096, 128, 344), (true, false, 128, 344, 4096),
+        ]
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        var differing = 0
+        for s in shapes {
+            let a = (0..<(s.m * s.k)).map { _ in Float(2 * rng.uniform() - 1) }
+            let b = (0..<(s.k * s.n)).map { _ in Float(2 * rng.uniform() - 1) }
+            func product(threads: Int) -> [Float] {
+                BLAS.setThreads(threads)
+                var c = [Float](repeating: 0, count: s.m * s.n)
+                BLAS.sgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: 1, a: a, lda: s.transA ? s.m : s.k,
+                           b: b, ldb: s.transB ? s.k : s.n, beta: 0, c: &c, ldc: s.n)
+                return c
+            }
+            let one = product(threads: 1), two = product(threads: 2)
+            let largest = one.map(abs).max()!
+            let worst = zip(one, two).map { abs($0 - $1) }.max()!
+            let count = zip(one, two).filter { $0.bitPattern != $1.bitPattern }.count
+            differing += count
+            #expect(worst <= 1e-6 * largest, "\(s): 1 and 2 threads differ by \(worst), largest element \(largest)")
+            print("sgemm \(s.transA ? "T" : "N")\(s.transB ? "T" : "N") \(s.m)×\(s.n)×\(s.k) on \(BLAS.coreName): "
+                  + "1 and 2 threads differ in \(count) of \(one.count) elements, by at most \(worst / largest) of the largest")
+        }
+        if BLAS.coreName.lowercased() == "haswell" { #expect(differing > 0) }
+    }
+
     /// `symmetricEigen` answers a diagonal matrix's eigenvalues without LAPACK: exactly what dsyevd returns,
     /// on 200 random diagonals (sizes 1–40; Gaussian entries scaled by 10^±60, with repeats and zeros).
     @Test func diagonalEigenvaluesEqualDsyevd() throws {

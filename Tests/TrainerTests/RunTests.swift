@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RiverValley
+import LinearAlgebra
 @testable import Trainer
 
 @Suite("Training runs")
@@ -25,6 +26,56 @@ struct RunTests {
         #expect(a.optimizer.secondMoment == b3.optimizer.secondMoment)
         // Training did something: validation loss fell from ln 256 ≈ 5.55 nats.
         #expect(ma.last!.valLoss! < 4.0)
+    }
+
+    @Test("checkpoints record the arithmetic (precision, GEMM library and kernels, threads); a resume from one written under another says so and still continues; the same arithmetic, or an older checkpoint without the record, says nothing")
+    func arithmeticRecord() throws {
+        let dir = try RunFixtures.temporaryDirectory()
+        let cfg = RunFixtures.config(corpus: try RunFixtures.corpus(in: dir))
+        let runDir = dir.appendingPathComponent("r")
+        let run = try TrainingRun.create(at: runDir, config: cfg)
+        try run.train(stopAfter: 12)            // checkpoint at 10
+        let here = run.model.arithmetic
+        #expect(here.hasPrefix("fp32, GEMMs on OpenBLAS (\(BLAS.coreName) kernels), \(Parallel.workers) thread"), "\(here)")
+        let url = run.checkpointURL(step: 10)
+        var ck = try Checkpoint.read(from: url)
+        #expect(ck.arithmetic == here)
+
+        final class Notes: TrainingProgress {
+            var notes: [String] = []
+            func started(at step: Int, of total: Int, tokensPerStep: Int) {}
+            func stepped(_ record: MetricsRecord) {}
+            func finished() {}
+            func note(_ message: String) { notes.append(message) }
+        }
+        // Same arithmetic: no note.
+        let same = Notes()
+        let r1 = try TrainingRun.open(at: runDir)
+        try r1.train(progress: same, stopAfter: 1)
+        #expect(r1.arithmeticNote == nil && same.notes.isEmpty)
+
+        // Written under other kernels and thread count: the note names both, and training goes on.
+        let other = "fp32, GEMMs on OpenBLAS (Elsewhere kernels), 7 threads"
+        ck.arithmetic = other
+        try ck.write(to: url, tensors: run.model.tensors)
+        let notes = Notes()
+        let r2 = try TrainingRun.open(at: runDir)
+        let records = try r2.train(progress: notes, stopAfter: 2)
+        #expect(records.map(\.step) == [11, 12])
+        #expect(notes.notes.count == 1)
+        let note = try #require(notes.notes.first)
+        #expect(note.contains("step-000010.safetensors") && note.contains(other) && note.contains(here), "\(note)")
+        #expect(note.contains("bits will differ from an unbroken run"), "\(note)")
+        #expect(r2.arithmeticNote == note)
+
+        // A checkpoint from before the record (no "arithmetic" metadata) resumes silently.
+        ck.arithmetic = nil
+        try ck.write(to: url, tensors: run.model.tensors)
+        #expect(try Checkpoint.read(from: url).arithmetic == nil)
+        let quiet = Notes()
+        let r3 = try TrainingRun.open(at: runDir)
+        try r3.train(progress: quiet, stopAfter: 1)
+        #expect(r3.arithmeticNote == nil && quiet.notes.isEmpty)
     }
 
     @Test("resetOptimizerAt: Adam restarts at the step (moments zeroed), the run resumes bit-exact across the reset, and before it equals the run without")

@@ -81,6 +81,21 @@ public final class Transformer {
     /// otherwise, and before the first forward pass).
     public var matmulKernels: [MatmulKernelReport] { network.matmul?.reports ?? [] }
 
+    /// What a training step's bits depend on besides the parameters, the data and the config: the precision, the
+    /// library and kernel family of the GEMMs, and the thread counts. OpenBLAS's Haswell (AVX2) kernels give last
+    /// bits that depend on the thread count, as do oneDNN's `gemm:jit`; the RMSNorm gains' gradient sums the
+    /// rows in one block per worker thread. Checkpoints record it, and a resume under another description says
+    /// so (``TrainingRun/arithmeticNote``): the run continues correctly, but not bit for bit as an unbroken one.
+    public var arithmetic: String {
+        let workers = Parallel.workers, blas = BLAS.threads
+        let threads = "\(workers) thread\(workers == 1 ? "" : "s")" + (blas == workers ? "" : " (OpenBLAS on \(blas))")
+        if usesOneDNN {
+            let o = Self.onednn
+            return "\(precision.rawValue), GEMMs on oneDNN \(o.version) (\(o.isa)), \(threads)"
+        }
+        return "\(precision.rawValue), GEMMs on OpenBLAS (\(BLAS.coreName) kernels), \(threads)"
+    }
+
     /// oneDNN's version and its view of this CPU's ISA ("unavailable" when libdnnl.so.2 cannot be loaded).
     public static var onednn: (version: String, isa: String) { (OneDNNMatmul.onednnVersion, OneDNNMatmul.onednnISA) }
 

@@ -9,7 +9,9 @@ import RiverValley
 /// - `train.state`, I64 [5]: [step, optimizer step count, tokens seen, data seed (bit pattern), data
 ///   position (= step: batches are a pure function of (data seed, step))];
 /// - metadata: "format" = "river-checkpoint-1", "step", "tokens", "wall_seconds", "config" (the run's
-///   config.json), "tokenizer" (tokenizer.json), plus the CRC-32 checksums the writer adds.
+///   config.json), "tokenizer" (tokenizer.json), "arithmetic" (``Transformer/arithmetic`` of the process that
+///   trained it; absent in checkpoints from before it was recorded and in imports), plus the CRC-32 checksums
+///   the writer adds.
 public struct Checkpoint {
     public static let format = "river-checkpoint-1"
     public var step: Int
@@ -23,6 +25,8 @@ public struct Checkpoint {
     public var parameters: [Float]
     public var firstMoment: [Float]
     public var secondMoment: [Float]
+    /// ``Transformer/arithmetic`` of the process that wrote it (nil when unknown).
+    public var arithmetic: String? = nil
 
     /// File name of the checkpoint after `step` updates.
     public static func fileName(step: Int) -> String {
@@ -67,6 +71,7 @@ public struct Checkpoint {
             "config": String(decoding: try config.json(), as: UTF8.self),
             "tokenizer": String(decoding: tokenizerJSON, as: UTF8.self),
         ]
+        if let arithmetic { st.metadata["arithmetic"] = arithmetic }
         st.metadata.merge(extraMetadata) { standard, _ in standard }
         try st.write(to: url)
     }
@@ -107,6 +112,6 @@ public struct Checkpoint {
                           dataSeed: UInt64(bitPattern: state[3]),
                           wallSeconds: Double(st.metadata["wall_seconds"] ?? "0") ?? 0, config: config,
                           tokenizerJSON: Data((st.metadata["tokenizer"] ?? #"{"type":"byte","vocabSize":256}"#).utf8),
-                          parameters: params, firstMoment: m, secondMoment: v)
+                          parameters: params, firstMoment: m, secondMoment: v, arithmetic: st.metadata["arithmetic"])
     }
 }

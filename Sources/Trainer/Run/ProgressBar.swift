@@ -43,6 +43,10 @@ public final class ProgressBar: TrainingProgress {
         FileHandle.standardError.write(Data(((isTTY ? "\r\u{1B}[K" : "") + line + (isTTY ? "" : "\n")).utf8))
     }
 
+    public func note(_ message: String) {
+        FileHandle.standardError.write(Data("note: \(message)\n".utf8))
+    }
+
     public func finished() {
         if isTTY { FileHandle.standardError.write(Data("\n".utf8)) }
     }

@@ -42,6 +42,12 @@ public protocol TrainingProgress: AnyObject {
     func started(at step: Int, of total: Int, tokensPerStep: Int)
     func stepped(_ record: MetricsRecord)
     func finished()
+    /// A line for the user that is not progress (e.g. ``TrainingRun/arithmeticNote`` on a resume).
+    func note(_ message: String)
+}
+
+extension TrainingProgress {
+    public func note(_ message: String) {}
 }
 
 /// A training run in a directory:
@@ -216,7 +222,8 @@ public final class TrainingRun {
         let ck = Checkpoint(step: step, optimizerSteps: optimizer.stepCount, tokens: step * config.tokensPerStep,
                             dataSeed: config.dataSeed, wallSeconds: wallOffset, config: config,
                             tokenizerJSON: try tokenizer.json(), parameters: Array(model.parameters),
-                            firstMoment: optimizer.firstMoment, secondMoment: optimizer.secondMoment)
+                            firstMoment: optimizer.firstMoment, secondMoment: optimizer.secondMoment,
+                            arithmetic: model.arithmetic)
         try ck.write(to: checkpointURL(step: step), tensors: model.tensors)
         // Drop rolling checkpoints beyond the newest keepLast (permanent ones stay).
         let permanent = Set(config.checkpointAt + [config.steps] + (config.parent.map { [$0.step] } ?? []))
@@ -238,7 +245,18 @@ public final class TrainingRun {
         if !optimizer.secondMoment.isEmpty { optimizer.secondMoment = ck.secondMoment }
         step = ck.step
         wallOffset = ck.wallSeconds
+        arithmeticNote = nil
+        if let was = ck.arithmetic, was != model.arithmetic {
+            arithmeticNote = "\(source) was written by a process computing with \(was); this one computes with "
+                + "\(model.arithmetic). The run continues correctly, but its bits will differ from an unbroken run's "
+                + "(the GEMMs' last bits depend on the kernel family, and on some kernels on the thread count; "
+                + "the norms' gradient sums depend on the thread count)."
+        }
     }
+
+    /// Set by a resume (or a branch's start) from a checkpoint that another arithmetic wrote
+    /// (``Checkpoint/arithmetic`` differs from ``Transformer/arithmetic``): what differs, for the user. Nil otherwise.
+    public private(set) var arithmeticNote: String?
 
     /// Restores the newest checkpoint of this run (or the parent's fork checkpoint for a fresh branch,
     /// or nothing for a fresh run). A corrupt newest checkpoint is an error naming the intact earlier ones.
@@ -329,6 +347,7 @@ public final class TrainingRun {
     @discardableResult
     public func train(progress: TrainingProgress? = nil, stopAfter: Int? = nil) throws -> [MetricsRecord] {
         try restore()
+        if let arithmeticNote { progress?.note(arithmeticNote) }
         // Drop metrics lines past the restored step (written after the last checkpoint before a kill).
         let kept = try MetricsRecord.read(metricsURL).filter { $0.step <= step }
         try AtomicFile.write(kept.map { $0.jsonLine + "\n" }.joined(), to: metricsURL)
