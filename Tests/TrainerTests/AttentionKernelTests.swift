@@ -127,13 +127,7 @@ struct AttentionKernelTests {
     static func fusedRotation<S: ModelScalar>(_ s: Shape, qkv: [S], dOut: [S]) {
         let (B, T, C, H, D) = (s.B, s.T, s.C, s.H, s.D)
         var cos = [S](repeating: 0, count: T * D / 2), sin = cos
-        for t in 0..<T {
-            for i in 0..<(D / 2) {
-                let angle = Double(t) * Foundation.pow(10_000, -2 * Double(i) / Double(D))
-                cos[t * D / 2 + i] = S(Foundation.cos(angle))
-                sin[t * D / 2 + i] = S(Foundation.sin(angle))
-            }
-        }
+        Layers.ropeTables(T: T, D: D, theta: 10_000, cos: &cos, sin: &sin)
         func run(fused: Bool) -> [S] {
             var x = qkv
             var out = [S](repeating: .nan, count: B * T * C), probs = [S](repeating: .nan, count: B * H * T * T)
@@ -293,9 +287,8 @@ struct AttentionKernelTests {
 
     /// Same bits, or both NaN: which NaN an addition of two NaNs returns depends on the operand order the
     /// compiler picks, and no caller can tell NaNs apart (a NaN total makes its softmax row NaN either way).
-    static func sameSum<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> Bool where T.RawSignificand: FixedWidthInteger {
-        a.isNaN ? b.isNaN : (!b.isNaN && a.sign == b.sign && a.exponentBitPattern == b.exponentBitPattern
-                             && a.significandBitPattern == b.significandBitPattern)
+    static func sameSum<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> Bool {
+        a.isNaN ? b.isNaN : sameBits(a, b)
     }
 
     @Test("laneSum, the softmax's horizontal sum, has the bits of the standard library's sum() (or both are NaN) on 20 000 vectors with ±0, ±∞, NaN, subnormals and cancelling values, Float and Double")

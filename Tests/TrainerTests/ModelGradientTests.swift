@@ -147,13 +147,8 @@ struct ModelGradientTests {
     func rope() {
         let B = 2, T = 5, C = 8, D = 4
         let half = D / 2
-        var cosT = [Float](), sinT = [Float]()
-        for t in 0..<T {
-            for i in 0..<half {
-                let a = Double(t) * pow(10_000, -2 * Double(i) / Double(D))
-                cosT.append(Float(cos(a))); sinT.append(Float(sin(a)))
-            }
-        }
+        var cosT = [Float](repeating: 0, count: T * half), sinT = cosT
+        Layers.ropeTables(T: T, D: D, theta: 10_000, cos: &cosT, sin: &sinT)
         var x = Self.random(B * T * 3 * C, seed: 7)
         let r = Self.random(B * T * 3 * C, seed: 8)
         func forward(_ x: [Float]) -> Double {

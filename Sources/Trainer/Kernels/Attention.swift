@@ -151,7 +151,15 @@ extension Layers {
 
     /// Elements of the dS scratch of ``attentionBackward(dqkv:dP:dAttOut:qkv:probs:scratch:B:T:C:H:)`` (and of
     /// its bf16 twin): one T×T block per worker that has a (sequence, head) to do.
-    static func attentionGradientScratchCount(B: Int, H: Int, T: Int) -> Int { min(Parallel.workers, B * H) * T * T }
+    static func attentionGradientScratchCount(B: Int, H: Int, T: Int) -> Int { attentionGradientBlocks(B: B, H: H) * T * T }
+
+    /// How many T×T blocks of dS that scratch holds: one per worker that has a (sequence, head) to do,
+    /// min(workers, B·H), without forming B·H when either factor alone reaches the worker count (the memory
+    /// estimate asks this of any batch size a config names, before refusing one too large).
+    static func attentionGradientBlocks(B: Int, H: Int) -> Int {
+        let w = Parallel.workers
+        return B >= w || H >= w ? w : min(w, B * H)
+    }
 
     /// `body(panels, worker, task, b, h)` for every (sequence b, head h), task = b·H + h, split over the cores;
     /// `panels` is the calling worker's slice of `scratch` (roundUp16(T)·D elements), `worker` its index

@@ -156,6 +156,18 @@ enum Layers {
         }
     }
 
+    /// The rotation tables of ``rope(qkv:cos:sin:B:T:C:D:sign:)``: cos[t·D/2 + i] and sin[t·D/2 + i] of the angle
+    /// t·θ^(−2i/D) for t < T, i < D/2, computed in Double and rounded once to S.
+    static func ropeTables<S: ModelScalar>(T: Int, D: Int, theta: Double, cos: Ptr<S>, sin: Ptr<S>) {
+        for t in 0..<T {
+            for i in 0..<(D / 2) {
+                let angle = Double(t) * Foundation.pow(theta, -2.0 * Double(i) / Double(D))
+                cos[t * D / 2 + i] = S(Foundation.cos(angle))
+                sin[t * D / 2 + i] = S(Foundation.sin(angle))
+            }
+        }
+    }
+
     /// Rotates q and k of qkv[B, T, 3C] in place: for head h, pair i = (2i, 2i+1) of token t,
     /// (a, b) ← (a·cos − b·sin, a·sin + b·cos) with angle t·θ^(−2i/D). `sign = −1` applies the inverse
     /// rotation (the backward pass of the forward rotation).

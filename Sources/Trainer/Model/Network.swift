@@ -319,14 +319,7 @@ final class Activations<S: ModelScalar> {
         targets = .allocate(capacity: N)
         tokens.initialize(repeating: 0, count: N)
         targets.initialize(repeating: 0, count: N)
-        // RoPE tables computed in Double, rounded once to S: angle(t, i) = t · θ^(−2i/D).
-        for t in 0..<T {
-            for i in 0..<(D / 2) {
-                let angle = Double(t) * pow(c.ropeTheta, -2.0 * Double(i) / Double(D))
-                ropeCos[t * D / 2 + i] = S(Foundation.cos(angle))
-                ropeSin[t * D / 2 + i] = S(Foundation.sin(angle))
-            }
-        }
+        Layers.ropeTables(T: T, D: D, theta: c.ropeTheta, cos: ropeCos, sin: ropeSin)
     }
 
     deinit {

@@ -149,7 +149,7 @@ public struct TransformerConfig: Codable, Sendable, Equatable, CustomStringConve
         let b = Double(batchSize), t = Double(contextLength), c = Double(width), f = Double(mlpHidden)
         let v = Double(vocabSize), l = Double(layers), h = Double(heads)
         let n = b * t
-        let dSBlocks = min(Double(Parallel.workers), b * h)
+        let dSBlocks = Double(Layers.attentionGradientBlocks(B: batchSize, H: heads))
         let activations = n * c * (8 * l + 7) + n * f * (3 * l + 3) + 2 * n * v + b * h * t * t * l + dSBlocks * t * t
             + n * (2 * l + 6) + t * c
         return 4 * (4 * approximateParameterCount + activations)

@@ -246,9 +246,10 @@ public final class TrainingRun {
         step = ck.step
         wallOffset = ck.wallSeconds
         arithmeticNote = nil
-        if let was = ck.arithmetic, was != model.arithmetic {
+        let now = model.arithmetic
+        if let was = ck.arithmetic, was != now {
             arithmeticNote = "\(source) was written by a process computing with \(was); this one computes with "
-                + "\(model.arithmetic). The run continues correctly, but its bits will differ from an unbroken run's "
+                + "\(now). The run continues correctly, but its bits will differ from an unbroken run's "
                 + "(the GEMMs' last bits depend on the kernel family, and on some kernels on the thread count; "
                 + "the norms' gradient sums depend on the thread count)."
         }
